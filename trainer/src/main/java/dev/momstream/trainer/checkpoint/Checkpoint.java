@@ -1,0 +1,264 @@
+package dev.momstream.trainer.checkpoint;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import dev.momstream.trainer.config.Json;
+import dev.momstream.trainer.config.MomConfig;
+import dev.momstream.trainer.engine.TorchRuntime;
+import dev.momstream.trainer.model.MomModel;
+import dev.momstream.trainer.model.ParamLayout;
+import dev.momstream.trainer.model.ParamSpec;
+import dev.momstream.trainer.model.Params;
+import dev.momstream.trainer.train.AdamW;
+import dev.momstream.trainer.engine.NoGrad;
+import dev.momstream.trainer.train.TrainConfig;
+import dev.momstream.trainer.train.TrainState;
+import dev.momstream.trainer.train.Trainer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * A training checkpoint: a directory holding the resolved configs, every parameter under its
+ * canonical name, both AdamW moments, the counters, the RNG seed and the caller's data cursor,
+ * with a SHA-256 manifest. Written to a hidden temporary directory and renamed into place, so a
+ * crash never leaves a half-written checkpoint under the final name; loading verifies every
+ * digest, name and shape first and refuses anything that does not match.
+ */
+public final class Checkpoint {
+    public static final String CONFIG = "config.json";
+    public static final String MODEL = "model.safetensors";
+    public static final String OPTIMIZER = "optimizer.safetensors";
+    public static final String STATE = "state.json";
+    static final String FORMAT = "mom-checkpoint/1";
+
+    private Checkpoint() {}
+
+    /** The configurations a checkpoint was trained with. */
+    public record Configs(MomConfig model, TrainConfig train) {}
+
+    /**
+     * Counters and positions of a checkpoint.
+     *
+     * @param adamUpdates AdamW's bias-correction clock
+     * @param lr learning rate of the last step (informational; the schedule recomputes it)
+     * @param seed the run's seed; every random draw derives from (seed, step, micro-batch)
+     * @param cursor the data position, in the caller's terms (file cursor, Kafka offsets, ...)
+     */
+    public record State(String format, long step, long tokensSeen, long skippedSteps,
+            int consecutiveBad, long adamUpdates, double lr, long seed, String dtype,
+            JsonNode cursor, String savedAt) {}
+
+    /** Writes {@code trainer}'s full state to {@code dir}, which must not exist yet. */
+    public static Path save(Trainer trainer, Path dir, JsonNode cursor) throws IOException {
+        Path target = dir.toAbsolutePath().normalize();
+        if (Files.exists(target)) {
+            throw new IOException("checkpoint " + target + " already exists");
+        }
+        Params params = trainer.model().params();
+        requireFinite(params);
+        Path parent = target.getParent();
+        Files.createDirectories(parent);
+        Path tmp = parent.resolve("." + target.getFileName() + ".tmp-" + UUID.randomUUID());
+        Files.createDirectory(tmp);
+        try {
+            Files.writeString(tmp.resolve(CONFIG),
+                    Json.write(new Configs(trainer.model().config(), trainer.config())));
+            Map<String, String> meta = Map.of("format", FORMAT);
+            SafeTensors.write(tmp.resolve(MODEL), params.all(), meta);
+            AdamW opt = trainer.optimizer();
+            Map<String, NDArray> moments = new LinkedHashMap<>();
+            opt.firstMoments().forEach((k, v) -> moments.put("m." + k, v));
+            opt.secondMoments().forEach((k, v) -> moments.put("v." + k, v));
+            SafeTensors.write(tmp.resolve(OPTIMIZER), moments, meta);
+            TrainState s = trainer.state();
+            State state = new State(FORMAT, s.step(), s.tokensSeen(), s.skippedSteps(),
+                    s.consecutiveBad(), opt.updates(),
+                    s.step() == 0 ? 0 : trainer.schedule().at(s.step() - 1), trainer.config().seed(),
+                    params.dtype().name().toLowerCase(Locale.ROOT),
+                    cursor == null ? NullNode.getInstance() : cursor, Instant.now().toString());
+            Files.writeString(tmp.resolve(STATE), Json.write(state));
+            Manifest.write(tmp, List.of(CONFIG, MODEL, OPTIMIZER, STATE));
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            syncDirectory(parent);
+        } catch (IOException | RuntimeException e) {
+            deleteTree(tmp);
+            throw e;
+        }
+        return target;
+    }
+
+    /** Verifies the manifest; returns the digest of the manifest itself (the checkpoint's identity). */
+    public static String verify(Path dir) throws IOException {
+        Manifest.verify(dir);
+        return Manifest.sha256(dir.resolve(Manifest.FILE));
+    }
+
+    public static Configs readConfigs(Path dir) throws CheckpointException {
+        try {
+            Configs c = Json.read(Files.readString(dir.resolve(CONFIG)), Configs.class);
+            c.model().validate();
+            c.train().validate();
+            return c;
+        } catch (IOException | IllegalArgumentException e) {
+            throw new CheckpointException("checkpoint " + dir + ": " + CONFIG + " is unreadable: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    public static State readState(Path dir) throws CheckpointException {
+        try {
+            return Json.read(Files.readString(dir.resolve(STATE)), State.class);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new CheckpointException("checkpoint " + dir + ": " + STATE + " is unreadable: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** The model of a verified checkpoint, for evaluation, export or two-phase init. */
+    public static MomModel loadModel(Path dir, Device device) throws IOException {
+        verify(dir);
+        MomConfig config = readConfigs(dir).model();
+        DataType dtype = dtypeOf(readState(dir), dir);
+        return new MomModel(config, loadParams(dir, config, device, dtype));
+    }
+
+    /** Model, optimizer and counters of a verified checkpoint, ready to continue training. */
+    public static Trainer loadTrainer(Path dir, Device device) throws IOException {
+        verify(dir);
+        Configs configs = readConfigs(dir);
+        State state = readState(dir);
+        DataType dtype = dtypeOf(state, dir);
+        MomModel model = new MomModel(configs.model(), loadParams(dir, configs.model(), device, dtype));
+        Trainer trainer = new Trainer(model, configs.train(), new TrainState(state.step(),
+                state.tokensSeen(), state.skippedSteps(), state.consecutiveBad()));
+        try (NDManager cpu = TorchRuntime.engine().newBaseManager(Device.cpu())) {
+            Path file = dir.resolve(OPTIMIZER);
+            ParamLayout layout = model.params().layout();
+            Set<String> expected = layout.specs().stream()
+                    .flatMap(s -> List.of("m." + s.name(), "v." + s.name()).stream())
+                    .collect(Collectors.toCollection(LinkedHashSet::new));
+            checkHeader(dir, OPTIMIZER, expected, name -> layout.get(name.substring(2)).shape());
+            Map<String, NDArray> all = SafeTensors.read(file, cpu);
+            Map<String, NDArray> m = new LinkedHashMap<>();
+            Map<String, NDArray> v = new LinkedHashMap<>();
+            all.forEach((k, a) -> (k.startsWith("m.") ? m : v).put(k.substring(2), a));
+            trainer.optimizer().restore(m, v, state.adamUpdates());
+        } catch (IOException | RuntimeException e) {
+            trainer.close();
+            model.close();
+            throw e;
+        }
+        return trainer;
+    }
+
+    private static Params loadParams(Path dir, MomConfig config, Device device, DataType dtype)
+            throws IOException {
+        ParamLayout layout = ParamLayout.of(config);
+        checkHeader(dir, MODEL, layout.specs().stream().map(ParamSpec::name)
+                        .collect(Collectors.toCollection(LinkedHashSet::new)),
+                name -> layout.get(name).shape());
+        Path file = dir.resolve(MODEL);
+        return Params.of(config, device, dtype, cpu -> {
+            try {
+                Map<String, NDArray> tensors = SafeTensors.read(file, cpu);
+                return spec -> tensors.get(spec.name());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+
+    private static void checkHeader(Path dir, String file, Set<String> expected,
+            Function<String, long[]> shapeOf) throws CheckpointException {
+        Map<String, SafeTensors.Entry> header;
+        try {
+            header = SafeTensors.header(dir.resolve(file));
+        } catch (IOException e) {
+            throw new CheckpointException("checkpoint " + dir + ": " + file + " is unreadable: "
+                    + e.getMessage(), e);
+        }
+        for (String name : expected) {
+            SafeTensors.Entry e = header.get(name);
+            if (e == null) {
+                throw new CheckpointException("checkpoint " + dir + ": " + file + " lacks tensor "
+                        + name + " that the configuration requires");
+            }
+            if (!Arrays.equals(e.shape().getShape(), shapeOf.apply(name))) {
+                throw new CheckpointException("checkpoint " + dir + ": " + file + " has " + name
+                        + " of shape " + e.shape() + " but the configuration requires "
+                        + new Shape(shapeOf.apply(name)));
+            }
+        }
+        for (String name : header.keySet()) {
+            if (!expected.contains(name)) {
+                throw new CheckpointException("checkpoint " + dir + ": " + file
+                        + " holds tensor " + name + " that the configuration does not have");
+            }
+        }
+    }
+
+    private static DataType dtypeOf(State state, Path dir) throws CheckpointException {
+        try {
+            return DataType.valueOf(state.dtype().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException("checkpoint " + dir + ": unknown dtype " + state.dtype());
+        }
+    }
+
+    /** A NaN or infinity must never reach saved weights. */
+    private static void requireFinite(Params params) {
+        try (NDManager m = params.newStepManager(); NoGrad ignored = new NoGrad()) {
+            NDList sums = new NDList();
+            for (NDArray p : params.all().values()) {
+                NDArray s = p.sum();
+                s.attach(m);
+                sums.add(s);
+            }
+            double total = NDArrays.stack(sums).sum().toType(DataType.FLOAT64, false).getDouble();
+            if (!Double.isFinite(total)) {
+                throw new IllegalStateException("refusing to save a checkpoint: the weights contain "
+                        + "NaN or infinite values");
+            }
+        }
+    }
+
+    private static void syncDirectory(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException ignored) {
+            // not every file system can sync a directory; the rename itself is still atomic
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var walk = Files.walk(dir)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // best effort: a leftover hidden temp directory is harmless
+        }
+    }
+}

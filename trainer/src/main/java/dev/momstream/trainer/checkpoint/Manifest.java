@@ -1,0 +1,97 @@
+package dev.momstream.trainer.checkpoint;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * {@code MANIFEST.sha256}: one {@code <sha256>  <file>} line per file, the format of
+ * {@code sha256sum}, so {@code sha256sum -c MANIFEST.sha256} checks a checkpoint by hand too.
+ */
+public final class Manifest {
+    public static final String FILE = "MANIFEST.sha256";
+
+    private Manifest() {}
+
+    static void write(Path dir, List<String> files) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        for (String f : files) {
+            sb.append(sha256(dir.resolve(f))).append("  ").append(f).append('\n');
+        }
+        Files.writeString(dir.resolve(FILE), sb.toString(), StandardCharsets.UTF_8);
+    }
+
+    /** Checks every listed file against its digest; returns file name to digest. */
+    public static Map<String, String> verify(Path dir) throws CheckpointException {
+        Path manifest = dir.resolve(FILE);
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(manifest, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new CheckpointException("checkpoint " + dir + " is incomplete or not a checkpoint: "
+                    + FILE + " is missing");
+        } catch (IOException e) {
+            throw new CheckpointException("checkpoint " + dir + ": cannot read " + FILE, e);
+        }
+        Map<String, String> digests = new TreeMap<>();
+        for (String line : lines) {
+            if (line.isBlank()) {
+                continue;
+            }
+            int sep = line.indexOf("  ");
+            if (sep != 64) {
+                throw new CheckpointException("checkpoint " + dir + ": " + FILE
+                        + " has a malformed line: " + line);
+            }
+            String expected = line.substring(0, sep);
+            String name = line.substring(sep + 2);
+            Path file = dir.resolve(name);
+            if (!file.normalize().startsWith(dir.normalize()) || name.contains("/")) {
+                throw new CheckpointException("checkpoint " + dir + ": " + FILE
+                        + " names a file outside the checkpoint: " + name);
+            }
+            String actual;
+            try {
+                actual = sha256(file);
+            } catch (NoSuchFileException e) {
+                throw new CheckpointException("checkpoint " + dir + ": " + name
+                        + " is listed in " + FILE + " but missing");
+            } catch (IOException e) {
+                throw new CheckpointException("checkpoint " + dir + ": cannot read " + name, e);
+            }
+            if (!actual.equals(expected)) {
+                throw new CheckpointException("checkpoint " + dir + ": " + name
+                        + " fails its SHA-256 check (expected " + expected + ", found " + actual
+                        + "); the file is corrupt, refusing to load it");
+            }
+            digests.put(name, actual);
+        }
+        return digests;
+    }
+
+    public static String sha256(Path file) throws IOException {
+        MessageDigest md;
+        try {
+            md = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        byte[] buf = new byte[1 << 20];
+        try (InputStream in = Files.newInputStream(file)) {
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                md.update(buf, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+}

@@ -1,0 +1,167 @@
+package dev.momstream.trainer.run;
+
+import ai.djl.Device;
+import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.momstream.trainer.checkpoint.Checkpoint;
+import dev.momstream.trainer.config.Json;
+import dev.momstream.trainer.config.MomConfig;
+import dev.momstream.trainer.data.TokenCorpus;
+import dev.momstream.trainer.data.WindowSampler;
+import dev.momstream.trainer.model.MomModel;
+import dev.momstream.trainer.model.TwoPhaseInit;
+import dev.momstream.trainer.train.EvalResult;
+import dev.momstream.trainer.train.StepResult;
+import dev.momstream.trainer.train.TrainConfig;
+import dev.momstream.trainer.train.Trainer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Offline training on a token corpus into a run directory: {@code config.json},
+ * {@code metrics.jsonl} and {@code checkpoints/step-NNNNNNNN/}. A rerun with {@code resume}
+ * continues from the newest intact checkpoint, with the data cursor it saved.
+ */
+public final class OfflineRun {
+    private static final Logger LOG = LoggerFactory.getLogger(OfflineRun.class);
+    public static final String CHECKPOINTS = "checkpoints";
+
+    /**
+     * @param steps optimizer steps the run ends at (counting steps before a resume)
+     * @param evalEvery steps between validation passes (0 = only at the end)
+     * @param evalTokens validation tokens per pass (0 = the whole validation split)
+     * @param checkpointEvery steps between checkpoints (0 = only at the end)
+     * @param initFrom a vanilla checkpoint to build the MoM from (two-phase init), or null
+     */
+    public record Options(MomConfig model, TrainConfig train, Path out, long steps, int evalEvery,
+            long evalTokens, int checkpointEvery, boolean resume, Path initFrom, Device device) {}
+
+    /** Callbacks for progress display. */
+    public interface Listener {
+        void onStep(StepMetrics metrics);
+
+        default void onCheckpoint(Path dir) {}
+    }
+
+    /** What a run did. */
+    public record Summary(long startStep, long endStep, long tokens, double firstLoss,
+            double lastLoss, Double valLoss, long skippedSteps, List<Path> checkpoints) {}
+
+    private OfflineRun() {}
+
+    public static Summary run(TokenCorpus data, Options o, Listener listener) throws IOException {
+        Path checkpoints = o.out().resolve(CHECKPOINTS);
+        Optional<Path> latest = o.resume() ? latest(checkpoints) : Optional.empty();
+        if (!o.resume() && latest(checkpoints).isPresent()) {
+            throw new IOException(o.out() + " already holds checkpoints; pass --resume to continue "
+                    + "that run or choose another --out");
+        }
+        int window = o.model().contextLength() + 1;
+        WindowSampler sampler = new WindowSampler(data.train(), window, o.train().seed());
+        List<int[][]> validation = WindowSampler.sequentialBatches(data.validation(), window,
+                o.train().batchSize(), o.evalTokens());
+        Trainer trainer = latest.isPresent() ? resume(latest.get(), sampler, o) : fresh(o);
+        List<Path> written = new ArrayList<>();
+        double first = Double.NaN;
+        double last = Double.NaN;
+        Double valLoss = null;
+        long start = trainer.state().step();
+        try (MomModel model = trainer.model(); Trainer t = trainer;
+                MetricsLog log = MetricsLog.append(o.out())) {
+            Files.writeString(o.out().resolve("config.json"),
+                    Json.write(new Checkpoint.Configs(model.config(), t.config())));
+            while (t.state().step() < o.steps()) {
+                List<int[][]> micro = new ArrayList<>();
+                for (int i = 0; i < t.config().gradAccum(); i++) {
+                    micro.add(sampler.next(t.config().batchSize()));
+                }
+                StepResult r = t.step(micro);
+                long done = t.state().step();
+                boolean end = done == o.steps();
+                valLoss = null;
+                if (end || (o.evalEvery() > 0 && done % o.evalEvery() == 0)) {
+                    EvalResult e = t.evaluate(validation);
+                    valLoss = e.loss();
+                }
+                if (!r.skipped()) {
+                    first = Double.isNaN(first) ? r.loss() : first;
+                    last = r.loss();
+                }
+                StepMetrics m = StepMetrics.of(r, t.state().tokensSeen(), valLoss);
+                log.write(m);
+                listener.onStep(m);
+                if (end || (o.checkpointEvery() > 0 && done % o.checkpointEvery() == 0)) {
+                    Path dir = Checkpoint.save(t, checkpoints.resolve(name(done)),
+                            Json.MAPPER.valueToTree(sampler.cursor()));
+                    written.add(dir);
+                    listener.onCheckpoint(dir);
+                }
+            }
+            return new Summary(start, t.state().step(), t.state().tokensSeen(), first, last,
+                    lastValidation(valLoss, t, validation, start), t.state().skippedSteps(), written);
+        }
+    }
+
+    private static Double lastValidation(Double valLoss, Trainer t, List<int[][]> validation, long start) {
+        if (valLoss != null || t.state().step() > start) {
+            return valLoss;
+        }
+        return t.evaluate(validation).loss(); // nothing left to train: report where the run stands
+    }
+
+    private static Trainer fresh(Options o) throws IOException {
+        TrainConfig train = o.train().totalSteps() == 0 ? o.train().withTotalSteps(o.steps()) : o.train();
+        MomModel model;
+        if (o.initFrom() != null) {
+            try (MomModel vanilla = Checkpoint.loadModel(o.initFrom(), o.device())) {
+                model = TwoPhaseInit.fromVanilla(vanilla, o.model(), train.seed());
+            }
+            LOG.info("Built the MoM from vanilla checkpoint {} (two-phase init)", o.initFrom());
+        } else {
+            model = MomModel.create(o.model(), o.device(), DataType.FLOAT32, train.seed());
+        }
+        return new Trainer(model, train);
+    }
+
+    private static Trainer resume(Path dir, WindowSampler sampler, Options o) throws IOException {
+        Trainer t = Checkpoint.loadTrainer(dir, o.device());
+        JsonNode cursor = Checkpoint.readState(dir).cursor();
+        sampler.seek(Json.MAPPER.treeToValue(cursor, WindowSampler.Cursor.class));
+        LOG.info("Resuming from {} at step {}", dir, t.state().step());
+        return t;
+    }
+
+    static String name(long step) {
+        return String.format("step-%08d", step);
+    }
+
+    /** The newest checkpoint under {@code dir} whose manifest verifies; corrupt ones are skipped. */
+    public static Optional<Path> latest(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            return Optional.empty();
+        }
+        List<Path> candidates;
+        try (Stream<Path> s = Files.list(dir)) {
+            candidates = s.filter(p -> p.getFileName().toString().startsWith("step-"))
+                    .sorted((a, b) -> b.getFileName().compareTo(a.getFileName())).toList();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        for (Path p : candidates) {
+            try {
+                Checkpoint.verify(p);
+                return Optional.of(p);
+            } catch (IOException e) {
+                LOG.warn("Skipping checkpoint {}: {}", p, e.getMessage());
+            }
+        }
+        return Optional.empty();
+    }
+}

@@ -1,0 +1,102 @@
+package dev.momstream.trainer.train;
+
+import com.fasterxml.jackson.annotation.JsonAlias;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Optimisation settings (defaults: the authors' script, spec §8, scaled to CPU-sized runs).
+ *
+ * @param batchSize sequences per micro-batch
+ * @param gradAccum micro-batches accumulated into one optimizer step
+ * @param lr peak learning rate
+ * @param minLrRatio floor of the decayed learning rate, as a fraction of {@code lr}
+ * @param warmupSteps linear warm-up from 0 to {@code lr}
+ * @param schedule decay shape after warm-up
+ * @param totalSteps horizon of the cosine decay or of the final anneal; 0 = open-ended (the
+ *     peak rate after warm-up)
+ * @param annealSteps for {@code constant}: linear decay to the floor over the last steps before
+ *     {@code totalSteps} (0 = constant forever, for open-ended streaming)
+ * @param beta1 AdamW first-moment decay
+ * @param beta2 AdamW second-moment decay
+ * @param eps AdamW denominator epsilon
+ * @param weightDecay decoupled weight decay, on matrices only
+ * @param gradClip global gradient-norm clip (0 = off)
+ * @param seed seed of initialisation, data order and dropout
+ * @param maxBadSteps consecutive non-finite steps after which training stops
+ */
+public record TrainConfig(
+        int batchSize,
+        int gradAccum,
+        double lr,
+        double minLrRatio,
+        int warmupSteps,
+        Schedule schedule,
+        long totalSteps,
+        long annealSteps,
+        double beta1,
+        double beta2,
+        @JsonAlias("epsilon") double eps,
+        double weightDecay,
+        double gradClip,
+        long seed,
+        int maxBadSteps) {
+
+    /** Learning-rate shape after warm-up. */
+    public enum Schedule {
+        /** Cosine decay from the peak to the floor at {@code totalSteps}. */
+        COSINE,
+        /** Constant at the peak; optionally a linear final anneal (continuous training). */
+        CONSTANT
+    }
+
+    public static TrainConfig defaults() {
+        return new TrainConfig(8, 1, 1e-3, 0.1, 100, Schedule.COSINE, 0, 0, 0.9, 0.95, 1e-5, 0.1,
+                1.0, 1234, 5);
+    }
+
+    public TrainConfig withTotalSteps(long steps) {
+        return new TrainConfig(batchSize, gradAccum, lr, minLrRatio, warmupSteps, schedule, steps,
+                annealSteps, beta1, beta2, eps, weightDecay, gradClip, seed, maxBadSteps);
+    }
+
+    public TrainConfig validate() {
+        List<String> problems = new ArrayList<>();
+        if (batchSize < 1) {
+            problems.add("batchSize=" + batchSize + " must be at least 1");
+        }
+        if (gradAccum < 1) {
+            problems.add("gradAccum=" + gradAccum + " must be at least 1");
+        }
+        if (!(lr > 0)) {
+            problems.add("lr=" + lr + " must be positive");
+        }
+        if (!(minLrRatio >= 0 && minLrRatio <= 1)) {
+            problems.add("minLrRatio=" + minLrRatio + " must be in [0, 1]");
+        }
+        if (warmupSteps < 0 || totalSteps < 0 || annealSteps < 0) {
+            problems.add("step counts must not be negative");
+        }
+        if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) {
+            problems.add("betas must be in [0, 1) (beta1=" + beta1 + ", beta2=" + beta2 + ")");
+        }
+        if (!(eps > 0)) {
+            problems.add("eps=" + eps + " must be positive");
+        }
+        if (!(weightDecay >= 0) || !(gradClip >= 0)) {
+            problems.add("weightDecay and gradClip must not be negative");
+        }
+        if (maxBadSteps < 1) {
+            problems.add("maxBadSteps=" + maxBadSteps + " must be at least 1");
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("invalid train config: " + String.join("; ", problems));
+        }
+        return this;
+    }
+
+    /** Tokens consumed per optimizer step at context length {@code t}. */
+    public long tokensPerStep(int t) {
+        return (long) batchSize * gradAccum * t;
+    }
+}

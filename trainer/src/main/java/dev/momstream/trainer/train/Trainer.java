@@ -1,0 +1,178 @@
+package dev.momstream.trainer.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import dev.momstream.trainer.engine.TorchRuntime;
+import dev.momstream.trainer.engine.NoGrad;
+import dev.momstream.trainer.model.Forward;
+import dev.momstream.trainer.model.MomModel;
+import dev.momstream.trainer.model.RouterStats;
+import dev.momstream.trainer.model.RoutingPolicy;
+import dev.momstream.trainer.model.TokenBatch;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Optimizer steps on a {@link MomModel}: gradient accumulation, global-norm clipping, AdamW,
+ * the learning-rate schedule, and the guard that keeps non-finite losses and gradients away
+ * from the weights. Randomness (dropout) is reseeded from (seed, step, micro-batch) before every
+ * forward, so a resumed run replays exactly what an uninterrupted one would have done.
+ */
+public final class Trainer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+
+    private final MomModel model;
+    private final TrainConfig config;
+    private final AdamW optimizer;
+    private final LrSchedule schedule;
+    private final TrainState state;
+
+    /** A trainer for a fresh run; {@code config.totalSteps()} is the schedule's horizon. */
+    public Trainer(MomModel model, TrainConfig config) {
+        this(model, config, TrainState.initial());
+    }
+
+    /** A trainer that continues from {@code state} (see {@code Checkpoint}). */
+    public Trainer(MomModel model, TrainConfig config, TrainState state) {
+        this.model = model;
+        this.config = config.validate();
+        this.optimizer = new AdamW(model.params(), config);
+        this.schedule = new LrSchedule(config);
+        this.state = state;
+    }
+
+    /**
+     * One optimizer step over {@code microBatches} (each: windows of context+1 tokens; their
+     * count should equal {@code gradAccum}).
+     */
+    public StepResult step(List<int[][]> microBatches) {
+        long started = System.nanoTime();
+        long step = state.step;
+        double lr = schedule.at(step);
+        Map<String, NDArray> params = model.params().all();
+        params.values().forEach(p -> JniUtils.zeroGrad((PtNDArray) p));
+
+        double lossSum = 0;
+        double auxSum = 0;
+        long tokens = 0;
+        List<RouterStats> routers = List.of();
+        String bad = null;
+        int micro = 0;
+        for (int[][] windows : microBatches) {
+            TokenBatch[] io = TokenBatch.inputsAndTargets(windows);
+            tokens += io[0].tokens();
+            JniUtils.setSeed(Seeds.mix(config.seed(), step, micro++));
+            try (NDManager m = model.params().newStepManager();
+                    GradientCollector collector = TorchRuntime.engine().newGradientCollector()) {
+                Forward f = model.forward(m, io[0], true, RoutingPolicy.TOP_K);
+                NDArray ce = f.crossEntropy(io[1]);
+                NDArray loss = ce.add(f.aux().mul(scalar(m, model.config().auxLossCoef(), ce)));
+                double ceValue = value(ce);
+                double lossValue = value(loss);
+                if (!Double.isFinite(lossValue)) {
+                    bad = "non-finite loss " + lossValue;
+                    break;
+                }
+                collector.backward(loss.div(scalar(m, microBatches.size(), loss)));
+                lossSum += ceValue;
+                auxSum += value(f.aux());
+                routers = f.routers();
+            }
+        }
+
+        double gradNorm = Double.NaN;
+        try (NDManager m = model.params().newStepManager(); NoGrad ignored = new NoGrad()) {
+            Map<String, NDArray> grads = new HashMap<>();
+            if (bad == null) {
+                NDList squares = new NDList();
+                for (Map.Entry<String, NDArray> e : params.entrySet()) {
+                    PtNDArray g = JniUtils.getGradient((PtNDArray) e.getValue());
+                    if (g != null) {
+                        g.attach(m);
+                        grads.put(e.getKey(), g);
+                        squares.add(g.square().sum());
+                    }
+                }
+                gradNorm = Math.sqrt(value(NDArrays.stack(squares).sum()));
+                if (!Double.isFinite(gradNorm)) {
+                    bad = "non-finite gradient norm " + gradNorm;
+                }
+            }
+            if (bad == null) {
+                double scale = config.gradClip() > 0 && gradNorm > config.gradClip()
+                        ? config.gradClip() / gradNorm : 1.0;
+                optimizer.update(grads, lr, scale, m);
+                state.consecutiveBad = 0;
+            }
+        }
+        double millis = (System.nanoTime() - started) / 1e6;
+        state.step++;
+        state.tokensSeen += tokens;
+        int n = Math.max(1, microBatches.size());
+        if (bad != null) {
+            params.values().forEach(p -> JniUtils.zeroGrad((PtNDArray) p));
+            state.skippedSteps++;
+            state.consecutiveBad++;
+            LOG.warn("step {} skipped: {} ({} consecutive, {} in total)", step, bad,
+                    state.consecutiveBad, state.skippedSteps);
+            if (state.consecutiveBad >= config.maxBadSteps()) {
+                throw new TrainingDivergedException("training stopped: " + state.consecutiveBad
+                        + " consecutive steps had a non-finite loss or gradient (last: " + bad
+                        + " at step " + step + "); lower the learning rate or check the data");
+            }
+            return new StepResult(step, Double.NaN, Double.NaN, lr, gradNorm, tokens, millis, true,
+                    routers);
+        }
+        return new StepResult(step, lossSum / n, auxSum / n, lr, gradNorm, tokens, millis, false,
+                routers);
+    }
+
+    /** A scalar of {@code like}'s type that lives (for autograd) until {@code m} closes. */
+    private static NDArray scalar(NDManager m, double v, NDArray like) {
+        return m.create(v).toType(like.getDataType(), false);
+    }
+
+    static double value(NDArray scalar) {
+        return scalar.toType(DataType.FLOAT64, false).getDouble();
+    }
+
+    /** Mean cross-entropy (nats) over {@code batches} of windows, without dropout or gradients. */
+    public EvalResult evaluate(Iterable<int[][]> batches) {
+        return Evaluator.evaluate(model, batches);
+    }
+
+    public MomModel model() {
+        return model;
+    }
+
+    public TrainConfig config() {
+        return config;
+    }
+
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    public LrSchedule schedule() {
+        return schedule;
+    }
+
+    /** Counters that a checkpoint carries. */
+    public TrainState state() {
+        return state;
+    }
+
+    @Override
+    public void close() {
+        optimizer.close();
+    }
+}
