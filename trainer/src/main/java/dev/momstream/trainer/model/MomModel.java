@@ -48,8 +48,14 @@ public final class MomModel implements AutoCloseable {
      * {@code step}. Training mode enables dropout; gradient recording is the caller's choice.
      */
     public Forward forward(NDManager step, TokenBatch ids, boolean training, RoutingPolicy policy) {
+        return forward(step, ids, training, policy, DispatchMode.AUTO);
+    }
+
+    /** As {@link #forward(NDManager, TokenBatch, boolean, RoutingPolicy)} with a fixed dispatch layout. */
+    public Forward forward(NDManager step, TokenBatch ids, boolean training, RoutingPolicy policy,
+            DispatchMode mode) {
         checkInput(ids);
-        Pass pass = new Pass(step, params.dtype(), training, config.dropout(), policy);
+        Pass pass = new Pass(step, params.dtype(), training, config.dropout(), policy, mode);
         int batch = ids.rows();
         int t = ids.cols();
         NDArray tokens = step.create(ids.ids());
@@ -93,6 +99,10 @@ public final class MomModel implements AutoCloseable {
         long d = config.d();
         NDArray attnState = pass.manager.zeros(new Shape(n, config.routerDim()), pass.dtype);
         NDArray ffnState = attnState;
+        ModuleLinear qkvOf = new ModuleLinear(pass, params, config.attnModules(), p + "attn.%d.ln", p + "attn.%d.qkv");
+        ModuleLinear projOf = new ModuleLinear(pass, params, config.attnModules(), null, p + "attn.%d.proj");
+        ModuleLinear fcOf = new ModuleLinear(pass, params, config.ffnModules(), p + "ffn.%d.ln", p + "ffn.%d.fc");
+        ModuleLinear ffnProjOf = new ModuleLinear(pass, params, config.ffnModules(), null, p + "ffn.%d.proj");
         for (int h = 0; h < config.rounds(); h++) {
             // attention step: routed QKV, one shared causal attention, routed output projections
             NDArray qkv;
@@ -101,18 +111,13 @@ public final class MomModel implements AutoCloseable {
                 Router.Route r = Router.route(pass, config, params, c, h, Step.ATTN, x, attnState,
                         config.attnModules());
                 attnState = r.state();
-                NDArray perPick = r.dispatch().run(pass, x, (m, rows) -> Layers.linear(
-                        Layers.layerNorm(rows, params, p + "attn." + m + ".ln"), params,
-                        p + "attn." + m + ".qkv"), 3 * d);
+                NDArray perPick = r.dispatch().run(pass, x, qkvOf, 3 * d);
                 qkv = combine(config.weightedQkv() ? r.weights() : null, perPick);
                 NDArray a = Layers.causalAttention(pass, qkv, batch, t, config.heads());
-                out = combine(r.weights(), r.dispatch().run(pass, a,
-                        (m, rows) -> Layers.linear(rows, params, p + "attn." + m + ".proj"), d));
+                out = combine(r.weights(), r.dispatch().run(pass, a, projOf, d));
             } else {
-                qkv = Layers.linear(Layers.layerNorm(x, params, p + "attn.0.ln"), params,
-                        p + "attn.0.qkv");
-                NDArray a = Layers.causalAttention(pass, qkv, batch, t, config.heads());
-                out = Layers.linear(a, params, p + "attn.0.proj");
+                qkv = qkvOf.one(0, x);
+                out = projOf.one(0, Layers.causalAttention(pass, qkv, batch, t, config.heads()));
             }
             x = x.add(Layers.dropout(pass, out));
 
@@ -121,12 +126,10 @@ public final class MomModel implements AutoCloseable {
                 Router.Route r = Router.route(pass, config, params, c, h, Step.FFN, x, ffnState,
                         config.ffnModules());
                 ffnState = r.state();
-                out = combine(r.weights(), r.dispatch().run(pass, x, (m, rows) -> Layers.ffn(pass,
-                        Layers.layerNorm(rows, params, p + "ffn." + m + ".ln"), params,
-                        p + "ffn." + m + ".fc", p + "ffn." + m + ".proj"), d));
+                out = combine(r.weights(), r.dispatch().run(pass, x, fcOf, hidden -> Layers.gelu(pass, hidden),
+                        ffnProjOf, d));
             } else {
-                out = Layers.ffn(pass, Layers.layerNorm(x, params, p + "ffn.0.ln"), params,
-                        p + "ffn.0.fc", p + "ffn.0.proj");
+                out = ffnProjOf.one(0, Layers.gelu(pass, fcOf.one(0, x)));
             }
             x = x.add(Layers.dropout(pass, out));
         }

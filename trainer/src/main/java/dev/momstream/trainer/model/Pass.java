@@ -21,21 +21,32 @@ final class Pass {
     final boolean training;
     final double dropout;
     final RoutingPolicy policy;
+    final DispatchMode dispatchMode;
+    /** Module weights stacked for {@link DispatchMode#STACKED}, once per pass, keyed by name pattern. */
+    final Map<String, NDArray> stacks = new HashMap<>();
     final List<NDArray> auxTerms = new ArrayList<>();
     final List<RouterStats> stats = new ArrayList<>();
     private final Map<Double, NDArray> scalars = new HashMap<>();
     private final Map<Integer, NDArray> masks = new HashMap<>();
+    private final Map<String, NDArray> vectors = new HashMap<>();
 
-    Pass(NDManager manager, DataType dtype, boolean training, double dropout, RoutingPolicy policy) {
+    Pass(NDManager manager, DataType dtype, boolean training, double dropout, RoutingPolicy policy,
+            DispatchMode dispatchMode) {
         this.manager = manager;
         this.dtype = dtype;
         this.training = training;
         this.dropout = dropout;
         this.policy = policy;
+        this.dispatchMode = dispatchMode;
     }
 
     NDArray scalar(double v) {
         return scalars.computeIfAbsent(v, k -> manager.create(k).toType(dtype, false));
+    }
+
+    /** A constant vector of {@code length} copies of {@code v}. */
+    NDArray constant(double v, long length) {
+        return vectors.computeIfAbsent(v + "x" + length, k -> manager.full(new Shape(length), (float) v, dtype));
     }
 
     /** Additive causal mask [T, T]: 0 on and below the diagonal, -inf above. */

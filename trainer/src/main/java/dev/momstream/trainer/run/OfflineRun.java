@@ -68,6 +68,11 @@ public final class OfflineRun {
         List<int[][]> validation = WindowSampler.sequentialBatches(data.validation(), window,
                 o.train().batchSize(), o.evalTokens());
         Trainer trainer = latest.isPresent() ? resume(latest.get(), sampler, o) : fresh(o);
+        long horizon = trainer.config().totalSteps();
+        if (horizon > 0 && o.steps() > horizon) {
+            LOG.warn("this run's learning-rate schedule ends at step {}; steps {}..{} run at the floor "
+                    + "rate (set --totalSteps on the first run to plan further)", horizon, horizon, o.steps());
+        }
         List<Path> written = new ArrayList<>();
         double first = Double.NaN;
         double last = Double.NaN;

@@ -29,7 +29,7 @@ final class DenseMom {
     DenseMom(MomModel model, NDManager m) {
         this.c = model.config();
         this.p = model.params();
-        this.pass = new Pass(m, p.dtype(), false, 0, RoutingPolicy.TOP_K);
+        this.pass = new Pass(m, p.dtype(), false, 0, RoutingPolicy.TOP_K, DispatchMode.AUTO);
     }
 
     /** Returns [logits, aux]. */

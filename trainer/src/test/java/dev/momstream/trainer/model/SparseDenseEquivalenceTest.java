@@ -22,8 +22,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
 
 /**
- * Sparse execution (gather -> module -> index-add) equals the dense formulation (every module on
- * every token, weighted by a one-hot-of-top-K mask) in the forward pass and in every gradient.
+ * Sparse execution (gather -> module -> index-add), in both its layouts, equals the dense
+ * formulation (every module on every token, weighted by a one-hot-of-top-K mask) in the forward
+ * pass and in every gradient.
  */
 class SparseDenseEquivalenceTest {
     private static final double TOL = 1e-5;
@@ -40,19 +41,20 @@ class SparseDenseEquivalenceTest {
         TokenBatch ids = Fixtures.randomTokens(3, 8, c.vocabSize(), 17);
         TokenBatch targets = Fixtures.randomTokens(3, 8, c.vocabSize(), 18);
         try (MomModel model = Fixtures.model(c, DataType.FLOAT64, 23)) {
-            Map<String, double[]> sparseGrads = new HashMap<>();
-            double[] sparseLogits = run(model, targets, sparseGrads,
-                    m -> {
-                        Forward f = model.forward(m, ids, true, RoutingPolicy.TOP_K);
-                        return new NDArray[] {f.logits(), f.aux()};
-                    });
             Map<String, double[]> denseGrads = new HashMap<>();
             double[] denseLogits = run(model, targets, denseGrads, m -> new DenseMom(model, m).forward(ids));
-            assertTrue(Fixtures.maxAbsDiff(sparseLogits, denseLogits) < TOL, "logits differ");
-            assertEquals(denseGrads.keySet(), sparseGrads.keySet());
-            for (String name : denseGrads.keySet()) {
-                double diff = Fixtures.maxAbsDiff(sparseGrads.get(name), denseGrads.get(name));
-                assertTrue(diff < TOL, name + " gradient differs by " + diff);
+            for (DispatchMode mode : new DispatchMode[] {DispatchMode.LOOP, DispatchMode.STACKED}) {
+                Map<String, double[]> sparseGrads = new HashMap<>();
+                double[] sparseLogits = run(model, targets, sparseGrads, m -> {
+                    Forward f = model.forward(m, ids, true, RoutingPolicy.TOP_K, mode);
+                    return new NDArray[] {f.logits(), f.aux()};
+                });
+                assertTrue(Fixtures.maxAbsDiff(sparseLogits, denseLogits) < TOL, mode + ": logits differ");
+                assertEquals(denseGrads.keySet(), sparseGrads.keySet());
+                for (String name : denseGrads.keySet()) {
+                    double diff = Fixtures.maxAbsDiff(sparseGrads.get(name), denseGrads.get(name));
+                    assertTrue(diff < TOL, mode + ": " + name + " gradient differs by " + diff);
+                }
             }
         }
     }
