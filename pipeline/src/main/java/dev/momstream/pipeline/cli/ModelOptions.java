@@ -1,0 +1,79 @@
+package dev.momstream.pipeline.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.momstream.trainer.config.Json;
+import dev.momstream.trainer.config.ModelSize;
+import dev.momstream.trainer.config.MomConfig;
+import dev.momstream.trainer.config.Overrides;
+import dev.momstream.trainer.config.Preset;
+import dev.momstream.trainer.train.TrainConfig;
+import java.io.IOException;
+import java.lang.reflect.RecordComponent;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Option;
+
+/**
+ * How a command gets its configuration: a preset at a size, then a config file's
+ * {@code model}/{@code train} sections (partial is fine), then {@code --key=value} overrides
+ * (model keys such as {@code --K=2 --H=4 --d=128}, train keys such as {@code --lr=3e-3}).
+ */
+public final class ModelOptions {
+
+    @Option(names = "--preset", defaultValue = "mom",
+            description = "vanilla, recurrent, moe, layerskip or mom (default: ${DEFAULT-VALUE}).")
+    String preset;
+
+    @Option(names = "--size", defaultValue = "tiny",
+            description = "tiny, small, medium or large (default: ${DEFAULT-VALUE}).")
+    String size;
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "JSON with optional \"model\" and \"train\" objects (a run's config.json works).")
+    Path config;
+
+    /** The resolved configurations; {@code overrides} are the command's unmatched args. */
+    public Resolved resolve(List<String> overrides) throws IOException {
+        MomConfig model = Preset.parse(preset).at(ModelSize.parse(size));
+        TrainConfig train = TrainConfig.defaults();
+        if (config != null) {
+            JsonNode root = Json.MAPPER.readTree(Files.readString(config));
+            model = Overrides.merge(model, root.get("model"));
+            train = Overrides.merge(train, root.get("train"));
+        }
+        Map<String, String> modelKeys = new LinkedHashMap<>();
+        Map<String, String> trainKeys = new LinkedHashMap<>();
+        for (String arg : overrides) {
+            if (!arg.startsWith("--") || !arg.contains("=")) {
+                throw new IllegalArgumentException("unexpected argument '" + arg
+                        + "' (overrides are --key=value)");
+            }
+            String key = arg.substring(2, arg.indexOf('='));
+            String value = arg.substring(arg.indexOf('=') + 1);
+            if (Overrides.accepts(MomConfig.class, key)) {
+                modelKeys.put(key, value);
+            } else if (Overrides.accepts(TrainConfig.class, key)) {
+                trainKeys.put(key, value);
+            } else {
+                throw new IllegalArgumentException("unknown option or config key '--" + key
+                        + "' (model keys: " + keys(MomConfig.class) + "; train keys: "
+                        + keys(TrainConfig.class) + ")");
+            }
+        }
+        return new Resolved(Overrides.apply(model, modelKeys).validate(),
+                Overrides.apply(train, trainKeys).validate());
+    }
+
+    private static String keys(Class<? extends Record> type) {
+        return Arrays.stream(type.getRecordComponents()).map(RecordComponent::getName)
+                .collect(Collectors.joining(", "));
+    }
+
+    /** A model and a training configuration, both validated. */
+    public record Resolved(MomConfig model, TrainConfig train) {}
+}

@@ -1,0 +1,59 @@
+package dev.momstream.pipeline.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code mom} command line: offline training and tools, and the streaming job. */
+@Command(name = "mom", mixinStandardHelpOptions = true, version = "mom-stream 0.1.0",
+        description = "Train Mixture-of-Modules language models offline or from Kafka on Flink.",
+        subcommands = {
+            TrainCommand.class,
+            EvalCommand.class,
+            InspectCommand.class,
+            PlotCommand.class,
+            BenchCommand.class,
+        })
+public final class MomCli implements Runnable {
+
+    @CommandLine.Option(names = {"-v", "--verbose"}, description = "Log progress messages (INFO).")
+    boolean verbose;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        for (String a : args) {
+            if (a.equals("-v") || a.equals("--verbose")) {
+                // read by log4j2.xml when the first logger is created, i.e. after this line
+                System.setProperty("mom.log.level", "INFO");
+            }
+        }
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line (also used by tests). */
+    public static CommandLine commandLine() {
+        return new CommandLine(new MomCli())
+                .setCaseInsensitiveEnumValuesAllowed(true)
+                .setExecutionExceptionHandler((e, cmd, parsed) -> {
+                    cmd.getErr().println(cmd.getColorScheme().errorText("error: " + message(e)));
+                    if (Boolean.getBoolean("mom.stacktrace")) {
+                        e.printStackTrace(cmd.getErr());
+                    }
+                    return 1;
+                });
+    }
+
+    private static String message(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && (t.getMessage() == null || t instanceof java.io.UncheckedIOException)) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
+    }
+}
