@@ -157,8 +157,4 @@ final class Dispatch {
         }
         return points;
     }
-
-    int[] counts() {
-        return counts;
-    }
 }
