@@ -95,7 +95,12 @@ public final class SafeTensors {
                     pos += n;
                 }
                 buf.flip();
-                out.put(e.name(), manager.create(buf, e.shape(), e.dtype()));
+                // create() may wrap the direct buffer without copying, and later same-device,
+                // same-type conversions alias that memory without keeping the buffer reachable:
+                // clone so that the tensor owns its memory before the buffer can be collected.
+                try (NDArray wrapped = manager.create(buf, e.shape(), e.dtype())) {
+                    out.put(e.name(), wrapped.duplicate());
+                }
             }
         }
         return out;

@@ -3,6 +3,7 @@ package dev.momstream.trainer.config;
 import com.fasterxml.jackson.annotation.JsonAlias;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -53,7 +54,8 @@ public record MomConfig(
         boolean renormalize,
         boolean weightedQkv,
         double auxLossCoef,
-        double dropout) {
+        double dropout) implements Serializable {
+    private static final long serialVersionUID = 1L;
 
     public static final int GPT2_VOCAB = 50257;
     public static final double LN_EPS = 1e-5;

@@ -1,6 +1,7 @@
 package dev.momstream.trainer.train;
 
 import com.fasterxml.jackson.annotation.JsonAlias;
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -40,7 +41,8 @@ public record TrainConfig(
         double weightDecay,
         double gradClip,
         long seed,
-        int maxBadSteps) {
+        int maxBadSteps) implements Serializable {
+    private static final long serialVersionUID = 1L;
 
     /** Learning-rate shape after warm-up. */
     public enum Schedule {

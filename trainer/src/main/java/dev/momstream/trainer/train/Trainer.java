@@ -93,16 +93,7 @@ public final class Trainer implements AutoCloseable {
         try (NDManager m = model.params().newStepManager(); NoGrad ignored = new NoGrad()) {
             Map<String, NDArray> grads = new HashMap<>();
             if (bad == null) {
-                NDList squares = new NDList();
-                for (Map.Entry<String, NDArray> e : params.entrySet()) {
-                    PtNDArray g = JniUtils.getGradient((PtNDArray) e.getValue());
-                    if (g != null) {
-                        g.attach(m);
-                        grads.put(e.getKey(), g);
-                        squares.add(g.square().sum());
-                    }
-                }
-                gradNorm = Math.sqrt(value(NDArrays.stack(squares).sum()));
+                gradNorm = Math.sqrt(sumOfSquares(params, grads, m));
                 if (!Double.isFinite(gradNorm)) {
                     bad = "non-finite gradient norm " + gradNorm;
                 }
@@ -134,6 +125,33 @@ public final class Trainer implements AutoCloseable {
         }
         return new StepResult(step, lossSum / n, auxSum / n, lr, gradNorm, tokens, millis, false,
                 routers);
+    }
+
+    /**
+     * Collects every parameter's gradient into {@code grads} (a zero tensor where none was
+     * recorded) and returns the squared global norm. The per-tensor sums are added on the host
+     * in parameter order, so the result does not depend on which tensors had a gradient before:
+     * a resumed run, whose gradient buffers are created afresh, clips exactly like an
+     * uninterrupted one.
+     */
+    private static double sumOfSquares(Map<String, NDArray> params, Map<String, NDArray> grads,
+            NDManager m) {
+        NDList squares = new NDList(params.size());
+        for (Map.Entry<String, NDArray> e : params.entrySet()) {
+            NDArray g = JniUtils.getGradient((PtNDArray) e.getValue());
+            if (g == null) {
+                g = m.zeros(e.getValue().getShape(), e.getValue().getDataType());
+            } else {
+                g.attach(m);
+            }
+            grads.put(e.getKey(), g);
+            squares.add(g.square().sum());
+        }
+        double total = 0;
+        for (double v : NDArrays.stack(squares).toType(DataType.FLOAT64, false).toDoubleArray()) {
+            total += v;
+        }
+        return total;
     }
 
     /** A scalar of {@code like}'s type that lives (for autograd) until {@code m} closes. */

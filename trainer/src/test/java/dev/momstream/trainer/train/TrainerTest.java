@@ -38,8 +38,9 @@ class TrainerTest {
     /** Tiny MoM with dropout on, so that resuming must also reproduce the random draws. */
     private static final MomConfig MODEL = Preset.MOM.at(ModelSize.TINY).toBuilder()
             .vocabSize(512).width(32, 4, 16).dropout(0.1).build();
+    /** Clip at 0.05: every step clips, so the global norm must also be reproduced bit for bit. */
     private static final TrainConfig TRAIN = new TrainConfig(4, 2, 3e-3, 0.1, 3,
-            TrainConfig.Schedule.COSINE, 12, 0, 0.9, 0.95, 1e-5, 0.1, 1.0, 7, 3);
+            TrainConfig.Schedule.COSINE, 12, 0, 0.9, 0.95, 1e-5, 0.1, 0.05, 7, 3);
 
     private static int[] stream() {
         Random r = new Random(99);
@@ -82,13 +83,15 @@ class TrainerTest {
         }
         Map<String, byte[]> resumed;
         try (Trainer trainer = Checkpoint.loadTrainer(ckpt, Device.cpu())) {
+            churnGarbage(); // loaded weights must own their memory, not the file buffers'
             Checkpoint.State state = Checkpoint.readState(ckpt);
             assertEquals(6, state.step());
             assertEquals(6L * 2 * 4 * 16, state.tokensSeen());
             WindowSampler s = new WindowSampler(tokens, MODEL.contextLength() + 1, TRAIN.seed());
             s.seek(Json.MAPPER.treeToValue(state.cursor(), WindowSampler.Cursor.class));
             for (int i = 0; i < 6; i++) {
-                trainer.step(micro(s));
+                StepResult r = trainer.step(micro(s));
+                assertTrue(r.gradNorm() > TRAIN.gradClip(), "clipping must be active");
             }
             resumed = snapshot(trainer);
             trainer.model().close();
@@ -96,6 +99,17 @@ class TrainerTest {
         assertEquals(straight.keySet(), resumed.keySet());
         for (String name : straight.keySet()) {
             assertArrayEquals(straight.get(name), resumed.get(name), name + " differs after resume");
+        }
+    }
+
+    /** Garbage-collects hard and reuses freed direct memory. */
+    private static void churnGarbage() {
+        for (int i = 0; i < 5; i++) {
+            System.gc();
+            ByteBuffer junk = ByteBuffer.allocateDirect(8 << 20);
+            while (junk.hasRemaining()) {
+                junk.put((byte) 0x7f);
+            }
         }
     }
 
