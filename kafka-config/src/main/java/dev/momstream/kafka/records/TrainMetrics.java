@@ -18,12 +18,15 @@ import java.util.TreeMap;
  * @param tokensPerSec training throughput
  * @param tokensSeen   tokens consumed since the run began
  * @param skipRate     share of tokens that skipped modules
+ * @param routerEntropy mean entropy of the routers' choices
  * @param moduleShares module name to its share of routed tokens, sorted by name
+ * @param skipped      whether the optimiser skipped this step (non-finite loss or gradient)
+ * @param valLoss      validation loss measured after this step; null when none was measured
  * @param ts           epoch milliseconds
  */
 public record TrainMetrics(String runId, long step, double loss, double auxLoss, double lr, double gradNorm,
-                           double tokensPerSec, long tokensSeen, double skipRate, Map<String, Double> moduleShares,
-                           long ts) {
+                           double tokensPerSec, long tokensSeen, double skipRate, double routerEntropy,
+                           Map<String, Double> moduleShares, boolean skipped, Double valLoss, long ts) {
 
     public TrainMetrics {
         Objects.requireNonNull(runId, "runId");

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 class RecordSerdesTest {
 
     private static final TrainMetrics METRICS = new TrainMetrics("run-1", 120, 3.25, 0.01, 3e-4, 1.5, 4200.0,
-            1_966_080, 0.125, Map.of("attn.3", 0.4, "ffn.7", 0.6), 1_700_000_000_000L);
+            1_966_080, 0.125, 0.69, Map.of("attn.3", 0.4, "ffn.7", 0.6), false, 3.4, 1_700_000_000_000L);
     private static final ModelEvent EVENT = new ModelEvent("run-1", 17, 1200, 19_660_800,
             "file:///runs/run-1/chk-17", "file:///runs/run-1/lineage-17.json", "sha256:ab12", 3.1, 1_700_000_100_000L);
     private static final DeadLetter DEAD = DeadLetter.of(new RecordOrigin("text.train", 2, 99, "k", 5L),
@@ -58,11 +58,13 @@ class RecordSerdesTest {
     @Test
     void nonFiniteMetricsAndMissingValidationLossSurvive() {
         TrainMetrics diverged = new TrainMetrics("r", 1, Double.NaN, Double.POSITIVE_INFINITY, 0, Double.NaN, 0, 0, 0,
-                null, 0);
+                0, null, true, null, 0);
         TrainMetrics back = RecordJson.fromJson(RecordJson.toJson(diverged), TrainMetrics.class);
         assertTrue(Double.isNaN(back.loss()));
         assertEquals(Double.POSITIVE_INFINITY, back.auxLoss());
         assertEquals(Map.of(), back.moduleShares());
+        assertTrue(back.skipped());
+        assertNull(back.valLoss());
 
         ModelEvent unvalidated = new ModelEvent("r", 2, 20, 100, "c", "l", "h", null, 0);
         assertEquals(unvalidated, RecordJson.fromJson(RecordJson.toJson(unvalidated), ModelEvent.class));
