@@ -85,23 +85,25 @@ public final class Checkpoint {
         Path tmp = parent.resolve("." + target.getFileName() + ".tmp-" + UUID.randomUUID());
         Files.createDirectory(tmp);
         try {
-            Files.writeString(tmp.resolve(CONFIG),
-                    Json.write(new Configs(trainer.model().config(), trainer.config())));
+            // digests are computed while writing: nothing is read back
+            Map<String, String> digests = new LinkedHashMap<>();
+            digests.put(CONFIG, Manifest.writeText(tmp.resolve(CONFIG),
+                    Json.write(new Configs(trainer.model().config(), trainer.config()))));
             Map<String, String> meta = Map.of("format", FORMAT);
-            SafeTensors.write(tmp.resolve(MODEL), params.all(), meta);
+            digests.put(MODEL, SafeTensors.write(tmp.resolve(MODEL), params.all(), meta));
             AdamW opt = trainer.optimizer();
             Map<String, NDArray> moments = new LinkedHashMap<>();
             opt.firstMoments().forEach((k, v) -> moments.put("m." + k, v));
             opt.secondMoments().forEach((k, v) -> moments.put("v." + k, v));
-            SafeTensors.write(tmp.resolve(OPTIMIZER), moments, meta);
+            digests.put(OPTIMIZER, SafeTensors.write(tmp.resolve(OPTIMIZER), moments, meta));
             TrainState s = trainer.state();
             State state = new State(FORMAT, s.step(), s.tokensSeen(), s.skippedSteps(),
                     s.consecutiveBad(), opt.updates(),
                     s.step() == 0 ? 0 : trainer.schedule().at(s.step() - 1), trainer.config().seed(),
                     params.dtype().name().toLowerCase(Locale.ROOT),
                     cursor == null ? NullNode.getInstance() : cursor, Instant.now().toString());
-            Files.writeString(tmp.resolve(STATE), Json.write(state));
-            Manifest.write(tmp, List.of(CONFIG, MODEL, OPTIMIZER, STATE));
+            digests.put(STATE, Manifest.writeText(tmp.resolve(STATE), Json.write(state)));
+            Manifest.write(tmp, digests);
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             syncDirectory(parent);
         } catch (IOException | RuntimeException e) {

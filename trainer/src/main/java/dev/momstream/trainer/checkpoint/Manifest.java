@@ -5,7 +5,9 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -22,12 +24,33 @@ public final class Manifest {
 
     private Manifest() {}
 
-    static void write(Path dir, List<String> files) throws IOException {
+    /** Writes the manifest of {@code digests} (file name to SHA-256, in listing order). */
+    static void write(Path dir, Map<String, String> digests) throws IOException {
         StringBuilder sb = new StringBuilder();
-        for (String f : files) {
-            sb.append(sha256(dir.resolve(f))).append("  ").append(f).append('\n');
+        digests.forEach((f, d) -> sb.append(d).append("  ").append(f).append('\n'));
+        Path file = dir.resolve(FILE);
+        Files.writeString(file, sb.toString(), StandardCharsets.UTF_8);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.force(true);
         }
-        Files.writeString(dir.resolve(FILE), sb.toString(), StandardCharsets.UTF_8);
+    }
+
+    /** Writes a small text file durably and returns its SHA-256. */
+    static String writeText(Path file, String text) throws IOException {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        Files.write(file, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+        return HexFormat.of().formatHex(newDigest().digest(bytes));
+    }
+
+    static MessageDigest newDigest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Checks every listed file against its digest; returns file name to digest. */
@@ -79,12 +102,7 @@ public final class Manifest {
     }
 
     public static String sha256(Path file) throws IOException {
-        MessageDigest md;
-        try {
-            md = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        MessageDigest md = newDigest();
         byte[] buf = new byte[1 << 20];
         try (InputStream in = Files.newInputStream(file)) {
             int n;

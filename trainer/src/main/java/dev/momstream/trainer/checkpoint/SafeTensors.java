@@ -1,5 +1,6 @@
 package dev.momstream.trainer.checkpoint;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -8,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.momstream.trainer.config.Json;
+import dev.momstream.trainer.engine.TorchRuntime;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -15,6 +17,8 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -31,7 +35,8 @@ public final class SafeTensors {
     /** Name, type, shape and byte range (relative to the data section) of one stored tensor. */
     public record Entry(String name, DataType dtype, Shape shape, long begin, long end) {}
 
-    public static void write(Path file, Map<String, NDArray> tensors, Map<String, String> metadata)
+    /** Writes {@code tensors} in order and returns the file's SHA-256, computed while writing. */
+    public static String write(Path file, Map<String, NDArray> tensors, Map<String, String> metadata)
             throws IOException {
         ObjectNode header = Json.MAPPER.createObjectNode();
         if (!metadata.isEmpty()) {
@@ -60,14 +65,30 @@ public final class SafeTensors {
             head.put((byte) ' ');
         }
         head.flip();
+        MessageDigest digest = Manifest.newDigest();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW,
-                StandardOpenOption.WRITE)) {
-            writeFully(ch, head);
+                StandardOpenOption.WRITE);
+                NDManager host = TorchRuntime.engine().newBaseManager(Device.cpu())) {
+            writeFully(ch, head, digest);
             for (NDArray a : tensors.values()) {
-                writeFully(ch, a.toByteBuffer().order(ByteOrder.LITTLE_ENDIAN));
+                writeFully(ch, hostBytes(a, host), digest);
             }
             ch.force(true);
         }
+        return HexFormat.of().formatHex(digest.digest());
+    }
+
+    /**
+     * The tensor's bytes without copying when it is in host memory (a direct view), else from a
+     * host copy owned by {@code host}: never a copy left in the tensor's own long-lived manager.
+     */
+    private static ByteBuffer hostBytes(NDArray a, NDManager host) {
+        NDArray cpu = a;
+        if (!a.getDevice().equals(Device.cpu())) {
+            cpu = a.toDevice(Device.cpu(), true);
+            cpu.attach(host);
+        }
+        return cpu.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /** The header of {@code file}, in stored order; throws if it is not valid safetensors. */
@@ -161,7 +182,8 @@ public final class SafeTensors {
         }
     }
 
-    private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
+    private static void writeFully(FileChannel ch, ByteBuffer buf, MessageDigest digest) throws IOException {
+        digest.update(buf.duplicate());
         while (buf.hasRemaining()) {
             ch.write(buf);
         }

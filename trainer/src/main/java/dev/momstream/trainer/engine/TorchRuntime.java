@@ -21,6 +21,7 @@ public final class TorchRuntime {
     private static final Logger LOG = LoggerFactory.getLogger(TorchRuntime.class);
     public static final String OFFLINE = "ai.djl.offline";
     public static final String OPT_OUT = "OPT_OUT_TRACKING";
+    static final String THREADS = "ai.djl.pytorch.num_threads";
 
     private static volatile Engine engine;
 
@@ -61,6 +62,24 @@ public final class TorchRuntime {
         LOG.info("PyTorch {} engine ready ({} GPU(s) visible, {} intra-op threads)",
                 e.getVersion(), e.getGpuCount(), JniUtils.getNumThreads());
         return e;
+    }
+
+    /**
+     * Sets libtorch's intra-op thread count unless the user chose one
+     * ({@code -Dai.djl.pytorch.num_threads}); effective only before the engine starts. Runs
+     * that share the machine with a Kafka broker and Flink give them a core: libtorch's
+     * parallel regions wait for their slowest thread, so one preempted thread stalls them all.
+     */
+    public static void defaultIntraOpThreads(int threads) {
+        if (System.getProperty(THREADS) != null) {
+            return;
+        }
+        if (engine != null) {
+            LOG.warn("libtorch already started with {} threads; ignoring the request for {}",
+                    JniUtils.getNumThreads(), threads);
+            return;
+        }
+        System.setProperty(THREADS, Integer.toString(Math.max(1, threads)));
     }
 
     /** Whether DJL will refuse every download (model zoo, native libraries). */
