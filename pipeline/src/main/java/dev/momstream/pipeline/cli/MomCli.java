@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
             InspectCommand.class,
             PlotCommand.class,
             BenchCommand.class,
+            RunCommand.class,
+            ProduceCommand.class,
         })
 public final class MomCli implements Runnable {
 
@@ -20,6 +22,13 @@ public final class MomCli implements Runnable {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    @CommandLine.Option(names = "--threads", paramLabel = "N",
+            description = "libtorch intra-op threads (default: all cores; `run` and `bench pipeline` "
+                    + "with the embedded broker leave one core to Kafka and Flink).")
+    void threads(int n) {
+        System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(n));
+    }
 
     @Override
     public void run() {

@@ -1,0 +1,132 @@
+package dev.momstream.pipeline.bench;
+
+import ai.djl.ndarray.types.DataType;
+import dev.momstream.operators.pack.Packer;
+import dev.momstream.operators.records.DocRef;
+import dev.momstream.operators.records.Window;
+import dev.momstream.pipeline.job.Feed;
+import dev.momstream.pipeline.job.RunOptions;
+import dev.momstream.pipeline.job.RunSummary;
+import dev.momstream.pipeline.job.StreamingRun;
+import dev.momstream.trainer.checkpoint.Checkpoint;
+import dev.momstream.trainer.data.Corpus;
+import dev.momstream.trainer.data.Document;
+import dev.momstream.trainer.data.Gpt2Tokenizer;
+import dev.momstream.trainer.engine.TorchRuntime;
+import dev.momstream.trainer.model.MomModel;
+import dev.momstream.trainer.run.MetricsLog;
+import dev.momstream.trainer.run.StepMetrics;
+import dev.momstream.trainer.train.TrainConfig;
+import dev.momstream.trainer.train.Trainer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Tokens per second of the trainer alone (pre-tokenized windows, a plain loop) against the same
+ * model and batch trained end to end: embedded Kafka broker, the Flink job on a MiniCluster with
+ * exactly-once checkpoints, and the train operator. Both are measured over the same number of
+ * steps after the same warm-up, in one JVM; the end-to-end rate comes from the committed metrics'
+ * timestamps, so it includes waiting for data and the checkpoints' pauses.
+ */
+public final class PipelineBenchmark {
+
+    /**
+     * @param configs            model and training configuration (both sides)
+     * @param warmupSteps        steps before measuring
+     * @param measuredSteps      steps measured
+     * @param checkpointInterval the pipeline's Flink checkpoint interval
+     * @param device             trainer device
+     * @param workDir            where the pipeline's run directory goes
+     */
+    public record Options(Checkpoint.Configs configs, int warmupSteps, int measuredSteps, Duration checkpointInterval,
+                          String device, Path workDir) {
+        public Options {
+            if (warmupSteps < 1 || measuredSteps < 1) {
+                throw new IllegalArgumentException("warmupSteps and measuredSteps must be positive");
+            }
+        }
+    }
+
+    /** Both rates and their ratio (the target is at least 0.95). */
+    public record Result(int batchSize, int gradAccum, int contextLength, int warmupSteps, int measuredSteps,
+                         double trainerTokensPerSec, double pipelineTokensPerSec, double ratio,
+                         double checkpointIntervalSeconds, long checkpointsCompleted, String device) {
+    }
+
+    private PipelineBenchmark() {
+    }
+
+    public static Result run(Options o) throws Exception {
+        double alone = trainerAlone(o);
+        Piped piped = endToEnd(o);
+        TrainConfig t = o.configs().train();
+        return new Result(t.batchSize(), t.gradAccum(), o.configs().model().contextLength(), o.warmupSteps(),
+                o.measuredSteps(), alone, piped.rate(), piped.rate() / alone, o.checkpointInterval().toMillis() / 1000.0,
+                piped.checkpoints(), o.device());
+    }
+
+    private static double trainerAlone(Options o) {
+        TrainConfig train = o.configs().train();
+        List<List<int[][]>> batches = batches(o);
+        try (MomModel model = MomModel.create(o.configs().model(), TorchRuntime.device(o.device()), DataType.FLOAT32,
+                train.seed()); Trainer trainer = new Trainer(model, train)) {
+            for (int s = 0; s < o.warmupSteps(); s++) {
+                trainer.step(batches.get(s));
+            }
+            long tokens = 0;
+            long start = System.nanoTime();
+            for (int s = o.warmupSteps(); s < batches.size(); s++) {
+                tokens += trainer.step(batches.get(s)).tokens();
+            }
+            return tokens / ((System.nanoTime() - start) / 1e9);
+        }
+    }
+
+    /** The bundled corpus packed exactly as the pipeline packs it, cut into the steps' micro-batches. */
+    private static List<List<int[][]>> batches(Options o) {
+        TrainConfig train = o.configs().train();
+        int perStep = train.batchSize() * train.gradAccum();
+        int needed = (o.warmupSteps() + o.measuredSteps()) * perStep;
+        Packer packer = new Packer(o.configs().model().contextLength() + 1);
+        List<int[]> windows = new ArrayList<>();
+        DocRef none = new DocRef("bench", 0, 0);
+        for (Document d : Corpus.bundled().trainDocuments()) {
+            packer.add(none, Gpt2Tokenizer.encode(d.text()), (Window w) -> windows.add(w.tokens()));
+            if (windows.size() >= needed) {
+                break;
+            }
+        }
+        List<List<int[][]>> out = new ArrayList<>();
+        for (int s = 0; s < o.warmupSteps() + o.measuredSteps(); s++) {
+            List<int[][]> micro = new ArrayList<>();
+            for (int m = 0; m < train.gradAccum(); m++) {
+                int from = (s * train.gradAccum() + m) * train.batchSize();
+                micro.add(windows.subList(from, from + train.batchSize()).toArray(int[][]::new));
+            }
+            out.add(micro);
+        }
+        return out;
+    }
+
+    private record Piped(double rate, long checkpoints) {
+    }
+
+    private static Piped endToEnd(Options o) throws Exception {
+        Path runDir = o.workDir().resolve("run-" + System.currentTimeMillis());
+        long steps = o.warmupSteps() + o.measuredSteps();
+        RunSummary summary = new StreamingRun(RunOptions.builder(runDir, o.configs())
+                .steps(steps)
+                .feed(Feed.bundled())
+                .checkpointInterval(o.checkpointInterval())
+                .device(o.device())
+                .eval(0, 0) // no validation passes: the trainer-alone loop has none either
+                .build()).run(new StreamingRun.Listener() { });
+        List<StepMetrics> rows = MetricsLog.read(runDir.resolve(MetricsLog.FILE));
+        StepMetrics from = rows.get(o.warmupSteps() - 1);
+        StepMetrics to = rows.get((int) steps - 1);
+        double seconds = (to.time() - from.time()) / 1000.0;
+        return new Piped((to.tokens() - from.tokens()) / seconds, summary.checkpointsCompleted());
+    }
+}

@@ -1,0 +1,199 @@
+package dev.momstream.pipeline.cli;
+
+import dev.momstream.pipeline.job.Feed;
+import dev.momstream.pipeline.job.JobConfig;
+import dev.momstream.pipeline.job.RunOptions;
+import dev.momstream.pipeline.job.RunSummary;
+import dev.momstream.pipeline.job.StreamingRun;
+import dev.momstream.trainer.checkpoint.Checkpoint;
+import dev.momstream.trainer.config.Json;
+import dev.momstream.trainer.engine.TorchRuntime;
+import dev.momstream.trainer.run.StepMetrics;
+import dev.momstream.trainer.train.TrainConfig;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Unmatched;
+
+/** {@code mom run}: continuous pretraining from Kafka on Flink. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = {"Continuous pretraining from Kafka on Flink.",
+            "With no arguments: start an embedded Kafka broker, create the topics, stream",
+            "the bundled corpus into text.train and text.eval, and train on a local Flink",
+            "MiniCluster (Web UI enabled) until --steps. The run directory gets Flink and",
+            "trainer checkpoints, lineage cards (versions/), metrics.jsonl and plots.",
+            "Running it again on the same --out continues from the newest retained checkpoint."},
+        footer = {"", "Any model or train config key can be overridden: --K=2 --H=4 --lr=3e-3 --batchSize=16",
+            "Examples: ./mom run --steps 100",
+            "          ./mom run --steps 0 --out runs/forever          (until Ctrl-C)",
+            "          ./mom run --corpus my-texts/ --parallelism 2 --partitions 2",
+            "          ./mom run --bootstrap-servers broker:9092 --jobmanager flink-jm:8081 --out /shared/runs/r1"})
+public final class RunCommand implements Callable<Integer> {
+
+    @Mixin
+    ModelOptions model;
+
+    @Mixin
+    KafkaOptions kafka;
+
+    @Option(names = "--steps", defaultValue = "200",
+            description = "Stop once the version with this many steps is published; 0 = run until Ctrl-C (default: ${DEFAULT-VALUE}).")
+    long steps;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Run directory (default: runs/stream-<timestamp>).")
+    Path out;
+
+    @Option(names = "--corpus", paramLabel = "PATH",
+            description = "Stream this text file or directory of .txt/.md files instead of the bundled corpus.")
+    Path corpus;
+
+    @Option(names = "--no-feed", description = "Stream nothing in; train on what arrives (see `mom produce`).")
+    boolean noFeed;
+
+    @Option(names = "--jobmanager", paramLabel = "HOST:PORT",
+            description = "Submit to a running Flink cluster (its REST port) instead of a local MiniCluster.")
+    String jobManager;
+
+    @Option(names = "--parallelism", defaultValue = "1",
+            description = "Parallelism of source, tokenize and pack; the trainer runs at 1 (default: ${DEFAULT-VALUE}).")
+    int parallelism;
+
+    @Option(names = "--partitions", defaultValue = "0",
+            description = "Partitions of text.train when it is created (default: the topic settings, 1).")
+    int partitions;
+
+    @Option(names = "--checkpoint-interval", paramLabel = "SECONDS", defaultValue = "10",
+            description = "Flink checkpoint interval: versions are published, and metrics become visible, this often (default: ${DEFAULT-VALUE}).")
+    double checkpointSeconds;
+
+    @Option(names = "--eval-every", defaultValue = "50",
+            description = "Steps between validation passes, also at --steps (default: ${DEFAULT-VALUE}).")
+    int evalEvery;
+
+    @Option(names = "--eval-windows", defaultValue = "64",
+            description = "Validation windows kept from text.eval (default: ${DEFAULT-VALUE}).")
+    int evalWindows;
+
+    @Option(names = "--keep-versions", defaultValue = "5",
+            description = "Keep trainer checkpoints of the newest N versions, 0 = all (default: ${DEFAULT-VALUE}).")
+    int keepVersions;
+
+    @Option(names = "--max-record-bytes", defaultValue = "1048576",
+            description = "Larger input records are dead-lettered as OVERSIZED (default: ${DEFAULT-VALUE}).")
+    int maxRecordBytes;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu, gpu or gpu:N (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--json", description = "Print the summary as JSON.")
+    boolean json;
+
+    @Unmatched
+    List<String> overrides = new ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+        if (!kafka.external() && jobManager == null) {
+            // broker, Flink and trainer share this machine: leave the services a core
+            TorchRuntime.defaultIntraOpThreads(Runtime.getRuntime().availableProcessors() - 1);
+        }
+        ModelOptions.Resolved cfg = model.resolve(overrides);
+        TrainConfig train = steps > 0 && cfg.train().totalSteps() == 0 ? cfg.train().withTotalSteps(steps) : cfg.train();
+        Path dir = out != null ? out
+                : Path.of("runs", "stream-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        RunOptions options = RunOptions.builder(dir, new Checkpoint.Configs(cfg.model(), train))
+                .steps(steps)
+                .kafka(kafka.settings())
+                .topics(kafka.topics())
+                .partitions(partitions)
+                .feed(noFeed ? Feed.none() : corpus != null ? Feed.of(corpus) : Feed.bundled())
+                .parallelism(parallelism)
+                .checkpointInterval(checkpointSeconds > 0 ? Duration.ofMillis((long) (checkpointSeconds * 1000))
+                        : JobConfig.DEFAULT_CHECKPOINT_INTERVAL)
+                .device(device)
+                .jobManager(jobManager)
+                .maxRecordBytes(maxRecordBytes)
+                .eval(evalEvery, evalWindows)
+                .keepVersions(keepVersions)
+                .build();
+        StreamingRun run = new StreamingRun(options);
+        CountDownLatch reported = new CountDownLatch(1);
+        // Ctrl-C: stop the job and the broker cleanly, and let the summary print before the JVM exits.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                run.stop(Duration.ofSeconds(90));
+                reported.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "mom-run-shutdown"));
+        try {
+            PrintStream info = json ? System.err : System.out;
+            RunSummary summary;
+            try (ProgressListener listener = new ProgressListener(info, steps)) {
+                summary = run.run(listener);
+            }
+            if (json) {
+                System.out.println(Json.write(summary));
+            } else {
+                print(summary);
+            }
+            return 0;
+        } finally {
+            reported.countDown();
+        }
+    }
+
+    private static void print(RunSummary s) {
+        System.out.printf("run %s%s in %s (%.0f s)%n", s.runId(), s.resumed() ? " (continued)" : "", s.runDir(), s.seconds());
+        System.out.printf("steps %d, %,d tokens, loss %.3f -> %.3f, validation %s%n", s.steps(), s.tokens(),
+                s.firstLoss(), s.lastLoss(), s.validationLoss() == null ? "n/a" : String.format("%.3f", s.validationLoss()));
+        System.out.printf("checkpoints completed %d (failed %d, restored %d), versions published %d (latest v%d)%n",
+                s.checkpointsCompleted(), s.checkpointsFailed(), s.restores(), s.versionsPublished(), s.latestVersion());
+        System.out.println("dead letters: " + (s.deadLetters().isEmpty() ? "none" : s.deadLetters()));
+    }
+
+    /** The progress bar, and the run's addresses when it starts. */
+    private static final class ProgressListener implements StreamingRun.Listener, AutoCloseable {
+        private final PrintStream info;
+        private final long steps;
+        private Progress progress;
+
+        ProgressListener(PrintStream info, long steps) {
+            this.info = info;
+            this.steps = steps;
+        }
+
+        @Override
+        public void started(StreamingRun.Started s) {
+            info.println("run " + s.runId() + (s.resumed() ? " continues" : " starts") + " in " + s.runDir());
+            info.println("Kafka: " + s.bootstrapServers());
+            info.println("Flink Web UI: " + s.webUi() + "#/job/running/" + s.jobId() + "/overview");
+            progress = Progress.start("stream", steps, s.fromStep());
+        }
+
+        @Override
+        public void metrics(StepMetrics m) {
+            if (progress != null) {
+                progress.update(m.step() + 1, TrainCommand.status(m));
+            }
+        }
+
+        @Override
+        public void close() {
+            if (progress != null) {
+                progress.close();
+            }
+        }
+    }
+}

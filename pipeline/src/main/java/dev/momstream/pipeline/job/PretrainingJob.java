@@ -1,0 +1,161 @@
+package dev.momstream.pipeline.job;
+
+import dev.momstream.kafka.records.DeadLetter;
+import dev.momstream.kafka.records.DocumentDecoder;
+import dev.momstream.kafka.records.ModelEvent;
+import dev.momstream.kafka.records.TrainMetrics;
+import dev.momstream.kafka.topics.Topic;
+import dev.momstream.operators.batch.BatchFunction;
+import dev.momstream.operators.pack.PackFunction;
+import dev.momstream.operators.records.Batch;
+import dev.momstream.operators.records.RawRecord;
+import dev.momstream.operators.records.TokenizedDoc;
+import dev.momstream.operators.records.Window;
+import dev.momstream.operators.sink.JsonRecordSchema;
+import dev.momstream.operators.source.RawRecordSchema;
+import dev.momstream.operators.tokenize.TokenizeFunction;
+import dev.momstream.operators.train.TrainOperator;
+import dev.momstream.operators.train.TrainSpec;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.Properties;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.function.SerializableFunction;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+
+/**
+ * The continuous pretraining job:
+ *
+ * <pre>
+ * text.train --(p)--> tokenize --> pack --(1)--> batch --> train ---- metrics --> train.metrics
+ *                        '-- dead letters           input 2 ^   '--- events ---> model.events
+ * text.eval  --(1)--> tokenize --> pack -------------------'
+ *                        '-- dead letters --> text.deadletter
+ * </pre>
+ *
+ * The validation data has a source of its own: the trainer thread is the bottleneck, so in a
+ * shared chain the validation records would wait behind all training data read before them.
+ * Flink cannot chain an operator with two inputs, so batches cross one network edge to the
+ * trainer, where up to hundreds of them queue (a network buffer holds ~40 small batches, a
+ * channel up to 10 buffers: minutes of training). Unaligned checkpoints (on by default) let
+ * checkpoint barriers overtake them instead of waiting for the trainer to consume them, and
+ * restore them in order, so at parallelism 1 a replay feeds the trainer the same batches in the
+ * same order (an interrupted run ends bitwise equal to an uninterrupted one). At p &gt; 1 the
+ * packers' windows interleave by arrival; lineage still names every document exactly once.
+ *
+ * <p>Input offsets live in checkpoints (and are committed to the run's consumer group on
+ * completion); every output goes through an exactly-once Kafka sink with a per-run
+ * transactional id prefix, so it becomes visible when the checkpoint that covers it completes.
+ */
+public final class PretrainingJob {
+
+    private PretrainingJob() {
+    }
+
+    /**
+     * The Flink configuration of the job: exactly-once checkpoints every interval, retained on
+     * cancellation under {@code <run>/flink-checkpoints}, fixed-delay restarts, and
+     * {@code restoreFrom} (a retained checkpoint) when resuming.
+     */
+    public static Configuration configuration(JobConfig c, Optional<Path> restoreFrom) {
+        Configuration conf = new Configuration();
+        conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, c.checkpointInterval());
+        conf.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
+        conf.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+        conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, c.flinkCheckpoints().toUri().toString());
+        conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+                ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        conf.set(CheckpointingOptions.ENABLE_UNALIGNED, c.unalignedCheckpoints());
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, c.restartAttempts());
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, c.restartDelay());
+        restoreFrom.ifPresent(p -> conf.set(StateRecoveryOptions.SAVEPOINT_PATH, p.toUri().toString()));
+        return conf;
+    }
+
+    /** Adds the job's operators to {@code env}. */
+    public static void define(StreamExecutionEnvironment env, JobConfig c, Taps taps) {
+        TrainSpec spec = c.train();
+        DataStream<Window> training = windows(env, c, Topic.TEXT_TRAIN, "train", c.parallelism());
+        DataStream<Window> validation = windows(env, c, Topic.TEXT_EVAL, "eval", 1);
+        DataStream<Batch> batches = training.process(new BatchFunction(spec.windowsPerBatch()))
+                .name("batch").uid("batch").setParallelism(1).setMaxParallelism(1);
+        // Flink gives pointwise (forward) network edges aligned barriers only, since in-flight data
+        // of a pointwise edge cannot be redistributed on rescale; both trainer inputs are 1 -> 1,
+        // so an all-to-all partitioner changes nothing but lets their barriers overtake.
+        SingleOutputStreamOperator<TrainMetrics> metrics = batches.rebalance().connect(validation.rebalance())
+                .transform("train", TypeInformation.of(TrainMetrics.class), new TrainOperator(spec))
+                .uid("train").setParallelism(1).setMaxParallelism(1);
+
+        taps.metrics().apply(metrics)
+                .sinkTo(sink(c, Topic.TRAIN_METRICS, "metrics", (TrainMetrics m) -> m.runId()))
+                .name("metrics-sink").uid("metrics-sink").setParallelism(1);
+        metrics.getSideOutput(TrainOperator.EVENTS)
+                .sinkTo(sink(c, Topic.MODEL_EVENTS, "events", (ModelEvent e) -> e.runId()))
+                .name("events-sink").uid("events-sink").setParallelism(1);
+    }
+
+    /** Source, tokenize (dead letters to their sink) and pack of one input topic. */
+    private static DataStream<Window> windows(StreamExecutionEnvironment env, JobConfig c, Topic topic, String name,
+                                              int parallelism) {
+        DataStream<RawRecord> raw = env.fromSource(source(c, topic, name), WatermarkStrategy.noWatermarks(),
+                        "kafka-" + name)
+                .uid("kafka-" + name).setParallelism(parallelism);
+        SingleOutputStreamOperator<TokenizedDoc> docs = raw
+                .process(new TokenizeFunction(new DocumentDecoder(c.maxRecordBytes(), DeadLetter.DEFAULT_MAX_PAYLOAD_BYTES)))
+                .name("tokenize-" + name).uid("tokenize-" + name).setParallelism(parallelism);
+        docs.getSideOutput(TokenizeFunction.DEAD_LETTERS)
+                .sinkTo(sink(c, Topic.TEXT_DEADLETTER, "deadletters-" + name,
+                        (DeadLetter d) -> d.sourceTopic() + "-" + d.partition() + "-" + d.offset()))
+                .name("dead-letter-sink-" + name).uid("dead-letter-sink-" + name).setParallelism(parallelism);
+        return docs.process(new PackFunction(c.train().windowLength()))
+                .name("pack-" + name).uid("pack-" + name).setParallelism(parallelism);
+    }
+
+    private static KafkaSource<RawRecord> source(JobConfig c, Topic topic, String name) {
+        Properties props = c.kafka().consumerProperties();
+        props.remove(CommonClientConfigs.CLIENT_ID_CONFIG); // the source numbers its own readers
+        props.remove(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG); // the starting offsets below decide
+        return KafkaSource.<RawRecord>builder()
+                .setProperties(props)
+                .setTopics(c.topics().name(topic))
+                .setGroupId(groupId(c.runId()))
+                .setClientIdPrefix(groupId(c.runId()) + "-" + name)
+                .setStartingOffsets(OffsetsInitializer.earliest())
+                .setDeserializer(new RawRecordSchema())
+                .build();
+    }
+
+    private static <T> KafkaSink<T> sink(JobConfig c, Topic topic, String name, SerializableFunction<T, String> key) {
+        Properties props = c.kafka().producerProperties();
+        props.remove(CommonClientConfigs.CLIENT_ID_CONFIG);
+        props.setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, Long.toString(c.transactionTimeout().toMillis()));
+        return KafkaSink.<T>builder()
+                .setKafkaProducerConfig(props)
+                .setRecordSerializer(new JsonRecordSchema<>(c.topics().name(topic), key))
+                .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionalIdPrefix("mom-" + c.runId() + "-" + name)
+                .build();
+    }
+
+    /** The consumer group whose offsets the source commits: one per run. */
+    public static String groupId(String runId) {
+        return "mom-" + runId;
+    }
+}

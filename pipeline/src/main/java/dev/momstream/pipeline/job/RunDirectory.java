@@ -1,0 +1,100 @@
+package dev.momstream.pipeline.job;
+
+import dev.momstream.operators.train.RunLayout;
+import dev.momstream.trainer.checkpoint.Checkpoint;
+import dev.momstream.trainer.config.Json;
+import dev.momstream.trainer.run.MetricsLog;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * A streaming run's directory:
+ * <pre>
+ * run.json            run id and the configurations it started with
+ * config.json         the same configurations in the trainer's format (what `mom eval` reads)
+ * kafka/              the embedded broker's data, when the run started one
+ * flink-checkpoints/  Flink's checkpoints (&lt;job id&gt;/chk-&lt;n&gt;), the newest retained on cancel
+ * checkpoints/        trainer checkpoints, ckpt-&lt;checkpoint id&gt;/
+ * versions/           lineage cards, v&lt;version&gt;.json
+ * metrics.jsonl       one line per logged step (the offline run's format), plus plots
+ * </pre>
+ * A run continues where it stopped when started again on the same directory: same run id, same
+ * configurations, restored from the newest retained Flink checkpoint.
+ */
+public final class RunDirectory {
+
+    public static final String RUN_FILE = "run.json";
+    public static final String CONFIG_FILE = "config.json";
+    public static final String KAFKA = "kafka";
+    public static final String FLINK_CHECKPOINTS = "flink-checkpoints";
+    private static final Pattern CHK = Pattern.compile("chk-(\\d+)");
+    private static final Pattern UNSAFE = Pattern.compile("[^a-zA-Z0-9._-]");
+
+    /** What {@code run.json} holds. */
+    public record RunInfo(String runId, Checkpoint.Configs configs, long createdAt) {
+    }
+
+    private final Path dir;
+
+    public RunDirectory(Path dir) {
+        this.dir = dir.toAbsolutePath().normalize();
+    }
+
+    public Path path() {
+        return dir;
+    }
+
+    public RunLayout layout() {
+        return new RunLayout(dir);
+    }
+
+    public Path metricsFile() {
+        return dir.resolve(MetricsLog.FILE);
+    }
+
+    public Path kafkaData() {
+        return dir.resolve(KAFKA);
+    }
+
+    /** The run's identity, if it has started before. */
+    public Optional<RunInfo> info() throws IOException {
+        Path file = dir.resolve(RUN_FILE);
+        return Files.exists(file) ? Optional.of(Json.read(Files.readString(file), RunInfo.class)) : Optional.empty();
+    }
+
+    /** Starts a new run here: a fresh run id derived from the directory name. */
+    public RunInfo create(Checkpoint.Configs configs) throws IOException {
+        String base = UNSAFE.matcher(dir.getFileName().toString()).replaceAll("_");
+        RunInfo info = new RunInfo(base + "-" + UUID.randomUUID().toString().substring(0, 8), configs,
+                System.currentTimeMillis());
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve(RUN_FILE), Json.write(info));
+        Files.writeString(dir.resolve(CONFIG_FILE), Json.write(configs));
+        return info;
+    }
+
+    /** The newest retained Flink checkpoint ({@code flink-checkpoints/<job>/chk-<n>} with metadata). */
+    public Optional<Path> latestRetainedCheckpoint() throws IOException {
+        Path root = dir.resolve(FLINK_CHECKPOINTS);
+        if (!Files.isDirectory(root)) {
+            return Optional.empty();
+        }
+        try (Stream<Path> walk = Files.walk(root, 2)) {
+            return walk.filter(p -> CHK.matcher(p.getFileName().toString()).matches())
+                    .filter(p -> Files.exists(p.resolve("_metadata")))
+                    .max(Comparator.comparingLong(RunDirectory::checkpointId));
+        }
+    }
+
+    private static long checkpointId(Path chk) {
+        Matcher m = CHK.matcher(chk.getFileName().toString());
+        return m.matches() ? Long.parseLong(m.group(1)) : -1;
+    }
+}

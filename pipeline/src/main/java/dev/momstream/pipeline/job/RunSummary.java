@@ -1,0 +1,30 @@
+package dev.momstream.pipeline.job;
+
+import java.util.Map;
+
+/**
+ * What a streaming run did, for the CLI's summary and {@code --json}.
+ *
+ * @param runId                the run
+ * @param runDir               its directory
+ * @param resumed              whether it continued a previous run from a retained checkpoint
+ * @param steps                optimizer steps of the newest published version
+ * @param tokens               tokens trained on up to it
+ * @param firstLoss            first logged training loss of the run (NaN if none)
+ * @param lastLoss             last logged training loss (NaN if none)
+ * @param validationLoss       last validation loss, or null
+ * @param checkpointsCompleted Flink checkpoints completed by this job
+ * @param checkpointsFailed    Flink checkpoints that failed in this job
+ * @param restores             times this job restarted from a checkpoint after a failure (or
+ *                             continued a previous run)
+ * @param versionsPublished    model versions this job published (republished ones not counted)
+ * @param latestVersion        the newest version, 0 if none
+ * @param deadLetters          input records dead-lettered, by reason (whole topic)
+ * @param webUi                the Flink Web UI the job ran under
+ * @param seconds              wall time from start to the end of the summary
+ */
+public record RunSummary(String runId, String runDir, boolean resumed, long steps, long tokens, double firstLoss,
+                         double lastLoss, Double validationLoss, long checkpointsCompleted, long checkpointsFailed,
+                         long restores, long versionsPublished, long latestVersion, Map<String, Long> deadLetters, String webUi,
+                         double seconds) {
+}

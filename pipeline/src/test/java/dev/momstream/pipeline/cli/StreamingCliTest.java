@@ -1,0 +1,75 @@
+package dev.momstream.pipeline.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.momstream.kafka.embedded.EmbeddedKafka;
+import dev.momstream.operators.train.LineageCard;
+import dev.momstream.operators.train.RunLayout;
+import dev.momstream.trainer.config.Json;
+import dev.momstream.trainer.data.Corpus;
+import dev.momstream.trainer.run.MetricsLog;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** `mom produce` and `mom run` as a user runs them: real broker, real MiniCluster. */
+class StreamingCliTest {
+
+    /** A small model so that a run takes seconds; the vocabulary stays GPT-2's. */
+    private static final String[] SMALL = {"--d=32", "--heads=2", "--contextLength=32", "--batchSize=4",
+        "--warmupSteps=2", "--checkpoint-interval", "2"};
+
+    private static String[] args(String... head) {
+        String[] all = new String[head.length + SMALL.length];
+        System.arraycopy(head, 0, all, 0, head.length);
+        System.arraycopy(SMALL, 0, all, head.length, SMALL.length);
+        return all;
+    }
+
+    @Test
+    void producedTextIsTrainedByARunOnAnExternalBroker(@TempDir Path dir) throws Exception {
+        Path texts = Files.createDirectories(dir.resolve("texts"));
+        List<dev.momstream.trainer.data.Document> docs = Corpus.bundled().documents().subList(0, 3);
+        for (int i = 0; i < docs.size(); i++) {
+            Files.writeString(texts.resolve("doc" + i + ".txt"), docs.get(i).text());
+        }
+        Path settings = Files.writeString(dir.resolve("kafka.properties"), "topics.prefix=cli.\n");
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
+            CliRun produced = CliRun.of("produce", texts.toString(), "--bootstrap-servers", kafka.bootstrapServers(),
+                    "--kafka-config", settings.toString(), "--max-record-bytes", "8192");
+            assertEquals(0, produced.exit(), produced.err());
+            assertTrue(produced.out().contains("sent 3 document(s) as "), produced.out());
+            assertTrue(produced.out().contains("to cli.text.train"), produced.out());
+
+            Path run = dir.resolve("run");
+            CliRun r = CliRun.of(args("run", "--steps", "8", "--no-feed", "--out", run.toString(),
+                    "--bootstrap-servers", kafka.bootstrapServers(), "--kafka-config", settings.toString(), "--json"));
+            assertEquals(0, r.exit(), r.err());
+            JsonNode summary = Json.MAPPER.readTree(r.out());
+            assertEquals(8, summary.get("steps").asLong());
+            assertEquals(8L * 4 * 32, summary.get("tokens").asLong());
+            assertTrue(summary.get("versionsPublished").asLong() >= 1);
+            List<LineageCard> cards = new RunLayout(run).cards();
+            assertEquals(summary.get("latestVersion").asLong(), cards.get(cards.size() - 1).version());
+            assertTrue(cards.stream().allMatch(c -> c.sources().stream().allMatch(s -> s.topic().equals("cli.text.train"))));
+            assertEquals(8, MetricsLog.read(run.resolve(MetricsLog.FILE)).size());
+            assertTrue(Files.exists(run.resolve("loss.png")));
+        }
+    }
+
+    @Test
+    void withNoKafkaArgumentsARunStartsItsOwnBrokerAndStreamsTheBundledCorpus(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("run");
+        CliRun r = CliRun.of(args("run", "--steps", "6", "--out", run.toString()));
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("Flink Web UI: http://localhost:"), r.out());
+        assertTrue(r.out().contains("steps 6, 768 tokens"), r.out());
+        assertTrue(r.out().contains("dead letters: none"), r.out());
+        assertTrue(Files.isDirectory(run.resolve("kafka")), "the embedded broker keeps its data in the run");
+        assertTrue(new RunLayout(run).highestVersion() >= 1);
+    }
+}
