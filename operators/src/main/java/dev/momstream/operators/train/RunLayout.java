@@ -1,8 +1,8 @@
 package dev.momstream.operators.train;
 
+import dev.momstream.trainer.checkpoint.Checkpoint;
 import dev.momstream.trainer.config.Json;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -97,22 +97,9 @@ public record RunLayout(Path runDir) {
             }).toList();
         }
         for (Path dir : doomed) {
-            deleteTree(dir);
+            Checkpoint.delete(dir);
         }
         return doomed.size();
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
-                Files.delete(p);
-            }
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
-        }
     }
 
     private List<Path> cardFiles() throws IOException {

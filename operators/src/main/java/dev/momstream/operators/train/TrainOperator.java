@@ -306,7 +306,7 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
             if (ledger.referencedPaths().contains(dir.toString())) {
                 throw new IllegalStateException("trainer checkpoint " + dir + " is still referenced");
             }
-            RunLayout.deleteTree(dir); // left by an attempt whose checkpoint never completed
+            Checkpoint.delete(dir); // left by an attempt whose checkpoint never completed
         }
         long started = System.nanoTime();
         ObjectNode cursor = Json.MAPPER.createObjectNode()
@@ -336,7 +336,7 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
             output.collect(EVENTS, new StreamRecord<>(new ModelEvent(spec.runId(), publication.version(), s.step(),
                     s.tokensSeen(), s.path(), card.toString(), configHash, loss, s.takenAt())));
             for (String expired : ledger.expire(spec.keepVersions())) {
-                RunLayout.deleteTree(Path.of(expired));
+                Checkpoint.delete(Path.of(expired));
             }
             layout.sweepCheckpoints(ledger.referencedPaths());
         } catch (IOException e) {

@@ -40,6 +40,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.function.Function;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * A training checkpoint: a directory holding the resolved configs, every parameter under its
@@ -107,7 +108,11 @@ public final class Checkpoint {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             syncDirectory(parent);
         } catch (IOException | RuntimeException e) {
-            deleteTree(tmp);
+            try {
+                delete(tmp);
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup); // a leftover hidden temp directory is harmless
+            }
             throw e;
         }
         return target;
@@ -256,11 +261,17 @@ public final class Checkpoint {
         }
     }
 
-    private static void deleteTree(Path dir) {
-        try (var walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException ignored) {
-            // best effort: a leftover hidden temp directory is harmless
+    /** Deletes a checkpoint directory (or any directory tree); nothing happens when it does not exist. */
+    public static void delete(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
+                Files.delete(p);
+            }
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
         }
     }
 }
