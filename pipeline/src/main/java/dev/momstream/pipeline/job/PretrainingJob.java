@@ -103,12 +103,14 @@ public final class PretrainingJob {
                 .transform("train", TypeInformation.of(TrainMetrics.class), new TrainOperator(spec))
                 .uid("train").setParallelism(1).setMaxParallelism(1);
 
+        // The sinks get threads of their own: chained to the trainer, their flushes, transaction
+        // starts and commits (broker round trips at every checkpoint) would stall training.
         taps.metrics().apply(metrics)
                 .sinkTo(sink(c, Topic.TRAIN_METRICS, "metrics", (TrainMetrics m) -> m.runId()))
-                .name("metrics-sink").uid("metrics-sink").setParallelism(1);
+                .name("metrics-sink").uid("metrics-sink").setParallelism(1).disableChaining();
         metrics.getSideOutput(TrainOperator.EVENTS)
                 .sinkTo(sink(c, Topic.MODEL_EVENTS, "events", (ModelEvent e) -> e.runId()))
-                .name("events-sink").uid("events-sink").setParallelism(1);
+                .name("events-sink").uid("events-sink").setParallelism(1).disableChaining();
     }
 
     /** Source, tokenize (dead letters to their sink) and pack of one input topic. */
