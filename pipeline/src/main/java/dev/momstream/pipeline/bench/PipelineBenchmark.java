@@ -1,5 +1,6 @@
 package dev.momstream.pipeline.bench;
 
+import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
 import dev.momstream.operators.pack.Packer;
 import dev.momstream.operators.records.DocRef;
@@ -9,6 +10,7 @@ import dev.momstream.pipeline.job.RunOptions;
 import dev.momstream.pipeline.job.RunSummary;
 import dev.momstream.pipeline.job.StreamingRun;
 import dev.momstream.trainer.checkpoint.Checkpoint;
+import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.data.Corpus;
 import dev.momstream.trainer.data.Document;
 import dev.momstream.trainer.data.Gpt2Tokenizer;
@@ -18,6 +20,7 @@ import dev.momstream.trainer.run.MetricsLog;
 import dev.momstream.trainer.run.StepMetrics;
 import dev.momstream.trainer.train.TrainConfig;
 import dev.momstream.trainer.train.Trainer;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,9 +29,13 @@ import java.util.List;
 /**
  * Tokens per second of the trainer alone (pre-tokenized windows, a plain loop) against the same
  * model and batch trained end to end: embedded Kafka broker, the Flink job on a MiniCluster with
- * exactly-once checkpoints, and the train operator. Both are measured over the same number of
- * steps after the same warm-up, in one JVM; the end-to-end rate comes from the committed metrics'
- * timestamps, so it includes waiting for data and the checkpoints' pauses.
+ * exactly-once checkpoints, and the train operator. Both are measured over the same steps after
+ * the same warm-up, in one JVM; the end-to-end rate comes from the committed metrics' timestamps,
+ * so it includes waiting for data and the checkpoints' pauses.
+ *
+ * <p>The trainer-alone steps are split around the end-to-end leg (the first half before it, the
+ * second half after it, resumed from a checkpoint of the first), so that a machine whose speed
+ * drifts during the run, as shared cloud machines do, does not favour either side.
  */
 public final class PipelineBenchmark {
 
@@ -43,15 +50,20 @@ public final class PipelineBenchmark {
     public record Options(Checkpoint.Configs configs, int warmupSteps, int measuredSteps, Duration checkpointInterval,
                           String device, Path workDir) {
         public Options {
-            if (warmupSteps < 1 || measuredSteps < 1) {
-                throw new IllegalArgumentException("warmupSteps and measuredSteps must be positive");
+            if (warmupSteps < 1 || measuredSteps < 4) {
+                throw new IllegalArgumentException("warmupSteps must be at least 1 and measuredSteps at least 4"
+                        + " (the trainer-alone steps are split in two halves around the pipeline)");
             }
         }
     }
 
-    /** Both rates and their ratio (the target is at least 0.95). */
+    /**
+     * Both rates and their ratio (the target is at least 0.95); the trainer-alone rate is that of
+     * both its halves together, each half's rate is given too.
+     */
     public record Result(int batchSize, int gradAccum, int contextLength, int warmupSteps, int measuredSteps,
-                         double trainerTokensPerSec, double pipelineTokensPerSec, double ratio,
+                         double trainerTokensPerSec, double trainerBeforeTokensPerSec,
+                         double trainerAfterTokensPerSec, double pipelineTokensPerSec, double ratio,
                          double checkpointIntervalSeconds, long checkpointsCompleted, String device) {
     }
 
@@ -59,28 +71,58 @@ public final class PipelineBenchmark {
     }
 
     public static Result run(Options o) throws Exception {
-        double alone = trainerAlone(o);
+        List<List<int[][]>> batches = batches(o);
+        int split = o.warmupSteps() + o.measuredSteps() / 2;
+        Path resumeFrom = o.workDir().resolve("trainer-alone-" + System.currentTimeMillis());
+        Timed before = trainerAlone(o, batches, null, split, resumeFrom);
         Piped piped = endToEnd(o);
+        Timed after = trainerAlone(o, batches, resumeFrom, batches.size(), null);
+        Checkpoint.delete(resumeFrom);
+        double alone = (before.tokens() + after.tokens()) / (before.seconds() + after.seconds());
         TrainConfig t = o.configs().train();
         return new Result(t.batchSize(), t.gradAccum(), o.configs().model().contextLength(), o.warmupSteps(),
-                o.measuredSteps(), alone, piped.rate(), piped.rate() / alone, o.checkpointInterval().toMillis() / 1000.0,
-                piped.checkpoints(), o.device());
+                o.measuredSteps(), alone, before.rate(), after.rate(), piped.rate(), piped.rate() / alone,
+                o.checkpointInterval().toMillis() / 1000.0, piped.checkpoints(), o.device());
     }
 
-    private static double trainerAlone(Options o) {
+    private record Timed(long tokens, double seconds) {
+        double rate() {
+            return tokens / seconds;
+        }
+    }
+
+    /**
+     * Trains up to step {@code until}: a fresh model (timed after the warm-up steps) or one resumed
+     * from {@code resume} (timed after its first step, which allocates afresh), saved to
+     * {@code save} when given.
+     */
+    private static Timed trainerAlone(Options o, List<List<int[][]>> batches, Path resume, int until, Path save)
+            throws IOException {
+        Device device = TorchRuntime.device(o.device());
         TrainConfig train = o.configs().train();
-        List<List<int[][]>> batches = batches(o);
-        try (MomModel model = MomModel.create(o.configs().model(), TorchRuntime.device(o.device()), DataType.FLOAT32,
-                train.seed()); Trainer trainer = new Trainer(model, train)) {
-            for (int s = 0; s < o.warmupSteps(); s++) {
-                trainer.step(batches.get(s));
+        Trainer trainer = resume == null
+                ? new Trainer(MomModel.create(o.configs().model(), device, DataType.FLOAT32, train.seed()), train)
+                : Checkpoint.loadTrainer(resume, device);
+        try {
+            int step = (int) trainer.state().step();
+            int untimed = step + (resume == null ? o.warmupSteps() : 1);
+            for (; step < untimed; step++) {
+                trainer.step(batches.get(step));
             }
             long tokens = 0;
             long start = System.nanoTime();
-            for (int s = o.warmupSteps(); s < batches.size(); s++) {
-                tokens += trainer.step(batches.get(s)).tokens();
+            for (; step < until; step++) {
+                tokens += trainer.step(batches.get(step)).tokens();
             }
-            return tokens / ((System.nanoTime() - start) / 1e9);
+            Timed timed = new Timed(tokens, (System.nanoTime() - start) / 1e9);
+            if (save != null) {
+                Checkpoint.save(trainer, save, Json.MAPPER.createObjectNode());
+            }
+            return timed;
+        } finally {
+            MomModel model = trainer.model();
+            trainer.close();
+            model.close();
         }
     }
 

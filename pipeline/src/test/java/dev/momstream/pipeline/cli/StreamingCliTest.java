@@ -72,4 +72,28 @@ class StreamingCliTest {
         assertTrue(Files.isDirectory(run.resolve("kafka")), "the embedded broker keeps its data in the run");
         assertTrue(new RunLayout(run).highestVersion() >= 1);
     }
+
+    @Test
+    void benchPipelineRatesTheWholePipelineAgainstTheTrainerAloneAroundIt(@TempDir Path dir) throws Exception {
+        CliRun r = CliRun.of(args("bench", "pipeline", "--warmup", "2", "--steps", "6", "--out", dir.toString(),
+                "--json"));
+        assertEquals(0, r.exit(), r.err());
+        JsonNode b = Json.MAPPER.readTree(r.out());
+        assertEquals(6, b.get("measuredSteps").asInt());
+        assertEquals(4, b.get("batchSize").asInt());
+        assertEquals(32, b.get("contextLength").asInt());
+        double alone = b.get("trainerTokensPerSec").asDouble();
+        double before = b.get("trainerBeforeTokensPerSec").asDouble();
+        double after = b.get("trainerAfterTokensPerSec").asDouble();
+        double piped = b.get("pipelineTokensPerSec").asDouble();
+        assertTrue(before > 0 && after > 0 && piped > 0, r.out());
+        assertTrue(alone >= Math.min(before, after) && alone <= Math.max(before, after),
+                "the trainer-alone rate pools both halves: " + r.out());
+        assertEquals(piped / alone, b.get("ratio").asDouble(), 1e-9);
+        assertTrue(b.get("checkpointsCompleted").asLong() >= 1, r.out());
+        try (var entries = Files.list(dir)) {
+            assertTrue(entries.noneMatch(p -> p.getFileName().toString().startsWith("trainer-alone")),
+                    "the trainer-alone checkpoint at the split is removed");
+        }
+    }
 }
