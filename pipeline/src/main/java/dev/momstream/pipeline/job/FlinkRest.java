@@ -10,7 +10,7 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import org.apache.flink.api.common.JobID;
 
-/** The few read-only calls to Flink's REST API (the Web UI's) that a run summary needs. */
+/** Read-only calls to Flink's REST API (the Web UI's): what a run summary and its checks need. */
 public final class FlinkRest {
 
     /** Checkpoint counts of a job, as the Web UI's Checkpoints tab shows them. */
@@ -30,7 +30,8 @@ public final class FlinkRest {
                 counts.path("restored").asLong());
     }
 
-    private JsonNode get(String path) throws IOException {
+    /** The JSON answer of a GET of {@code path} (relative to the REST base, e.g. {@code "overview"}). */
+    public JsonNode get(String path) throws IOException {
         HttpRequest request = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(10)).GET().build();
         try {
             HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());

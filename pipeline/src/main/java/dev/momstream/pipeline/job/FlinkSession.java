@@ -5,14 +5,18 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
+import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
+import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
@@ -69,21 +73,38 @@ public final class FlinkSession {
      * The jars a remote cluster needs for this job: this application's class path minus what a
      * Flink cluster provides itself (Flink's own jars other than connectors, logging) and the
      * native engine (DJL and libtorch, which must sit on the cluster's class path: a job class
-     * loader cannot load a native library a second time after a restart).
+     * loader cannot load a native library a second time after a restart). Class directories (a
+     * run from an IDE or a build's test phase) are packed into temporary jars.
      */
     public static List<String> jobJars() throws IOException {
         List<Path> jars = new ArrayList<>();
         for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            Path path = Path.of(entry).toAbsolutePath();
             if (entry.endsWith(".jar")) {
-                Path jar = Path.of(entry).toAbsolutePath();
-                jars.add(jar);
-                jars.addAll(manifestClassPath(jar)); // `java -jar mom.jar` lists only mom.jar
+                jars.add(path);
+                jars.addAll(manifestClassPath(path)); // `java -jar mom.jar` lists only mom.jar
+            } else if (Files.isDirectory(path)) {
+                jars.add(packed(path));
             }
         }
         return jars.stream().distinct()
                 .filter(j -> !providedByCluster(j.getFileName().toString()))
                 .map(Path::toString)
                 .toList();
+    }
+
+    private static Path packed(Path classes) throws IOException {
+        Path jar = Files.createTempFile("mom-job-classes-", ".jar");
+        jar.toFile().deleteOnExit();
+        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar));
+             Stream<Path> files = Files.walk(classes)) {
+            for (Path file : (Iterable<Path>) files.filter(Files::isRegularFile).sorted()::iterator) {
+                out.putNextEntry(new JarEntry(classes.relativize(file).toString().replace(File.separatorChar, '/')));
+                Files.copy(file, out);
+                out.closeEntry();
+            }
+        }
+        return jar;
     }
 
     private static List<Path> manifestClassPath(Path jar) throws IOException {

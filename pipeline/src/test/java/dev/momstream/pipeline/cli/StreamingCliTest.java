@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.momstream.kafka.embedded.EmbeddedKafka;
 import dev.momstream.operators.train.LineageCard;
 import dev.momstream.operators.train.RunLayout;
+import dev.momstream.pipeline.job.StandaloneFlink;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.data.Corpus;
 import dev.momstream.trainer.run.MetricsLog;
@@ -94,6 +95,26 @@ class StreamingCliTest {
         try (var entries = Files.list(dir)) {
             assertTrue(entries.noneMatch(p -> p.getFileName().toString().startsWith("trainer-alone")),
                     "the trainer-alone checkpoint at the split is removed");
+        }
+    }
+
+    @Test
+    void runSubmitsTheSameJobToAStandaloneFlinkCluster(@TempDir Path dir) throws Exception {
+        try (StandaloneFlink flink = StandaloneFlink.start(dir.resolve("flink"), 4)) {
+            Path run = dir.resolve("run");
+            CliRun r = CliRun.of(args("run", "--steps", "6", "--out", run.toString(), "--jobmanager", flink.address(),
+                    "--json"));
+            assertEquals(0, r.exit(), r.err() + "\n" + flink.logTail("taskmanager"));
+            JsonNode summary = Json.MAPPER.readTree(r.out());
+            String runId = summary.get("runId").asText();
+            assertEquals(6, summary.get("steps").asLong());
+            assertTrue(summary.get("versionsPublished").asLong() >= 1, r.out());
+            assertEquals(6, MetricsLog.read(run.resolve(MetricsLog.FILE)).size());
+            JsonNode jobs = flink.rest().get("jobs/overview").get("jobs");
+            assertEquals(1, jobs.size(), jobs.toString());
+            assertEquals("mom-stream " + runId, jobs.get(0).get("name").asText());
+            assertTrue(flink.log("taskmanager").contains("Train operator of run " + runId + " starts a fresh model"),
+                    "the model trained in the TaskManager's JVM:\n" + flink.logTail("taskmanager"));
         }
     }
 }
