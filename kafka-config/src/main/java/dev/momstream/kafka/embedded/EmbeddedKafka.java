@@ -7,6 +7,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -15,6 +16,7 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.Uuid;
@@ -40,6 +42,9 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  */
 public final class EmbeddedKafka implements AutoCloseable {
+
+    private static final Optional<Path> SETSID = Stream.of("/usr/bin/setsid", "/bin/setsid")
+            .map(Path::of).filter(Files::isExecutable).findFirst();
 
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedKafka.class);
     private static final Duration POLL_INTERVAL = Duration.ofMillis(200);
@@ -190,7 +195,12 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     private ProcessBuilder javaProcess(String... mainAndArgs) {
-        List<String> command = new ArrayList<>(List.of(
+        List<String> command = new ArrayList<>();
+        // A session of its own: a terminal's Ctrl-C signals the whole foreground process group, and
+        // the broker must outlive it until this JVM has cancelled its job and stops the broker in
+        // order. (BrokerMain's watchdog still ends the broker with this JVM.)
+        SETSID.ifPresent(setsid -> command.add(setsid.toString()));
+        command.addAll(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx" + options.maxHeap(),
                 "-Djava.awt.headless=true",
