@@ -128,16 +128,18 @@ public final class RunCommand implements Callable<Integer> {
                 .build();
         StreamingRun run = new StreamingRun(options);
         CountDownLatch reported = new CountDownLatch(1);
-        // Ctrl-C: stop the job and the broker cleanly, and let the summary print before the JVM exits.
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        // Any other end of the JVM (e.g. SIGHUP): stop as much as the shutdown lets us, and let
+        // the summary print before the JVM exits.
+        Thread hook = new Thread(() -> {
             try {
                 run.stop(Duration.ofSeconds(90));
                 reported.await(10, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-        }, "mom-run-shutdown"));
-        try {
+        }, "mom-run-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try (StopSignals signals = StopSignals.install(run::requestStop)) {
             PrintStream info = json ? System.err : System.out;
             RunSummary summary;
             try (ProgressListener listener = new ProgressListener(info, steps)) {
@@ -151,6 +153,15 @@ public final class RunCommand implements Callable<Integer> {
             return 0;
         } finally {
             reported.countDown();
+            removeHook(hook);
+        }
+    }
+
+    private static void removeHook(Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            // the hook is running or about to: it returns as soon as the summary is out
         }
     }
 

@@ -72,9 +72,14 @@ public final class StreamingRun {
         this.options = options;
     }
 
-    /** Asks {@link #run} to wind down now (for example from a shutdown hook) and waits until it has. */
-    public void stop(Duration wait) throws InterruptedException {
+    /** Asks {@link #run} to wind down now: cancel the job, count dead letters, stop the broker. */
+    public void requestStop() {
         stopRequested = true;
+    }
+
+    /** {@link #requestStop} and waits until the run has wound down (for example in a shutdown hook). */
+    public void stop(Duration wait) throws InterruptedException {
+        requestStop();
         if (!finished.await(wait.toMillis(), TimeUnit.MILLISECONDS)) {
             LOG.warn("The run did not shut down within {} s", wait.toSeconds());
         }

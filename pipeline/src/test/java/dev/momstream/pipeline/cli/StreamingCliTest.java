@@ -11,9 +11,12 @@ import dev.momstream.pipeline.job.StandaloneFlink;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.data.Corpus;
 import dev.momstream.trainer.run.MetricsLog;
+import dev.momstream.trainer.run.StepMetrics;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -116,5 +119,45 @@ class StreamingCliTest {
             assertTrue(flink.log("taskmanager").contains("Train operator of run " + runId + " starts a fresh model"),
                     "the model trained in the TaskManager's JVM:\n" + flink.logTail("taskmanager"));
         }
+    }
+
+    /** SIGTERM (what Ctrl-C also does, handled the same way) to a `mom run` in a JVM of its own. */
+    @Test
+    void aStoppedRunEndsCleanlyWithItsSummaryAndContinuesWhereItStopped(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("run");
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-opens=java.base/java.util=ALL-UNNAMED", "--add-opens=java.base/java.lang=ALL-UNNAMED",
+                "-Dai.djl.offline=true", "-DOPT_OUT_TRACKING=true",
+                "-cp", System.getProperty("java.class.path"), MomCli.class.getName()));
+        command.addAll(List.of(args("run", "--steps", "0", "--out", run.toString())));
+        Path output = dir.resolve("output.txt");
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+        try {
+            RunLayout layout = new RunLayout(run);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (layout.highestVersion() < 2 && p.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+            assertTrue(layout.highestVersion() >= 2, "no versions published:\n" + Files.readString(output));
+            p.destroy(); // SIGTERM
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS), "still running 30 s after SIGTERM:\n" + Files.readString(output));
+        } finally {
+            p.destroyForcibly();
+        }
+        String printed = Files.readString(output);
+        assertEquals(0, p.exitValue(), printed);
+        assertTrue(printed.contains("Stopping: cancelling the job"), printed);
+        assertTrue(printed.contains("dead letters: none"), "the broker was still there to count them:\n" + printed);
+        long stoppedAt = MetricsLog.read(run.resolve(MetricsLog.FILE)).stream().mapToLong(StepMetrics::step).max()
+                .orElseThrow();
+
+        CliRun continued = CliRun.of(args("run", "--steps", String.valueOf(stoppedAt + 5), "--out", run.toString(),
+                "--json"));
+        assertEquals(0, continued.exit(), continued.err());
+        JsonNode summary = Json.MAPPER.readTree(continued.out());
+        assertTrue(summary.get("resumed").asBoolean());
+        assertEquals(stoppedAt + 5, summary.get("steps").asLong());
+        assertTrue(summary.get("restores").asLong() >= 1, continued.out());
     }
 }
