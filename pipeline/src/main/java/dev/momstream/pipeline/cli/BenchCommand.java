@@ -6,6 +6,7 @@ import dev.momstream.trainer.engine.TorchRuntime;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code mom bench}: benchmarks that print numbers. */
@@ -33,8 +34,8 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--json", description = "One JSON row per configuration.")
         boolean json;
 
-        @Option(names = "--device", defaultValue = "cpu", description = "cpu, gpu or gpu:N (default: ${DEFAULT-VALUE}).")
-        String device;
+        @Mixin
+        DeviceOption device;
 
         @Override
         public Integer call() {
@@ -45,7 +46,7 @@ public final class BenchCommand implements Runnable {
                 System.out.printf("%-14s %-8s %3s %3s %3s %12s %6s %5s %10s %10s %7s%n", "config", "preset",
                         "N", "K", "H", "params", "batch", "ctx", "ms/step", "tokens/s", "MFU");
             }
-            TrainBenchmark.Result r = TrainBenchmark.run(cases, warmup, steps, TorchRuntime.device(device),
+            TrainBenchmark.Result r = TrainBenchmark.run(cases, warmup, steps, TorchRuntime.device(device.name),
                     row -> {
                         if (!json) {
                             System.out.printf("%-14s %-8s %3d %3d %3d %,12d %6d %5d %10.1f %10.0f %6.1f%%%n",

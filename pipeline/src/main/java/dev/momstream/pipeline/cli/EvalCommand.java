@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code mom eval}: validation loss and perplexity of a checkpoint. */
@@ -34,8 +35,8 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "16", description = "Sequences per forward pass (default: ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu, gpu or gpu:N (default: ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin
+    DeviceOption device;
 
     @Option(names = "--json", description = "Print the result as JSON.")
     boolean json;
@@ -43,7 +44,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TokenCorpus corpus = TokenCorpus.of(data == null ? Corpus.bundled() : Corpus.fromPath(data));
-        try (MomModel model = Checkpoint.loadModel(checkpoint, TorchRuntime.device(device))) {
+        try (MomModel model = Checkpoint.loadModel(checkpoint, TorchRuntime.device(device.name))) {
             List<int[][]> batches = WindowSampler.sequentialBatches(corpus.validation(),
                     model.config().contextLength() + 1, batchSize, evalTokens);
             EvalResult r = Evaluator.evaluate(model, batches);

@@ -35,8 +35,8 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             description = "The pipeline's checkpoint interval; measure over several (default: ${DEFAULT-VALUE}).")
     double checkpointSeconds;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu, gpu or gpu:N (default: ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin
+    DeviceOption device;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/bench-pipeline",
             description = "Where the pipeline's run directory goes (default: ${DEFAULT-VALUE}).")
@@ -55,7 +55,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         ModelOptions.Resolved cfg = model.resolve(overrides);
         PipelineBenchmark.Result r = PipelineBenchmark.run(new PipelineBenchmark.Options(
                 new Checkpoint.Configs(cfg.model(), cfg.train()), warmup, steps,
-                Duration.ofMillis((long) (checkpointSeconds * 1000)), device, out));
+                Duration.ofMillis((long) (checkpointSeconds * 1000)), device.name, out));
         if (json) {
             System.out.println(Json.write(r));
         } else {

@@ -92,8 +92,8 @@ public final class RunCommand implements Callable<Integer> {
             description = "Larger input records are dead-lettered as OVERSIZED (default: ${DEFAULT-VALUE}).")
     int maxRecordBytes;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu, gpu or gpu:N (default: ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin
+    DeviceOption device;
 
     @Option(names = "--json", description = "Print the summary as JSON.")
     boolean json;
@@ -120,7 +120,7 @@ public final class RunCommand implements Callable<Integer> {
                 .parallelism(parallelism)
                 .checkpointInterval(checkpointSeconds > 0 ? Duration.ofMillis((long) (checkpointSeconds * 1000))
                         : JobConfig.DEFAULT_CHECKPOINT_INTERVAL)
-                .device(device)
+                .device(device.name)
                 .jobManager(jobManager)
                 .maxRecordBytes(maxRecordBytes)
                 .eval(evalEvery, evalWindows)

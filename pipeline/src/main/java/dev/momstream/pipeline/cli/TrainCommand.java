@@ -53,8 +53,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every", defaultValue = "100", description = "Steps between checkpoints, 0 = end only (default: ${DEFAULT-VALUE}).")
     int checkpointEvery;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu, gpu or gpu:N (default: ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin
+    DeviceOption device;
 
     @Option(names = "--json", description = "Print the summary as JSON.")
     boolean json;
@@ -68,7 +68,7 @@ public final class TrainCommand implements Callable<Integer> {
         Path dir = out != null ? out : Path.of("runs", model.preset + "-" + model.size);
         TokenCorpus corpus = TokenCorpus.of(data == null ? Corpus.bundled() : Corpus.fromPath(data));
         OfflineRun.Options options = new OfflineRun.Options(cfg.model(), cfg.train(), dir, steps,
-                evalEvery, evalTokens, checkpointEvery, resume, initFrom, TorchRuntime.device(device));
+                evalEvery, evalTokens, checkpointEvery, resume, initFrom, TorchRuntime.device(device.name));
         OfflineRun.Summary summary;
         try (Progress progress = Progress.start("train", steps, 0)) {
             summary = OfflineRun.run(corpus, options, m -> progress.update(m.step() + 1, status(m)));

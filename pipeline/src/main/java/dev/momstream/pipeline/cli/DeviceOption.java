@@ -1,0 +1,11 @@
+package dev.momstream.pipeline.cli;
+
+import picocli.CommandLine.Option;
+
+/** {@code --device}: where the model runs, for every command that runs one. */
+final class DeviceOption {
+
+    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu",
+            description = "cpu, gpu or gpu:N (default: ${DEFAULT-VALUE}).")
+    String name;
+}
