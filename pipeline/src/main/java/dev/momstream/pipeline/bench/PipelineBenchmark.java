@@ -74,10 +74,16 @@ public final class PipelineBenchmark {
         List<List<int[][]>> batches = batches(o);
         int split = o.warmupSteps() + o.measuredSteps() / 2;
         Path resumeFrom = o.workDir().resolve("trainer-alone-" + System.currentTimeMillis());
-        Timed before = trainerAlone(o, batches, null, split, resumeFrom);
-        Piped piped = endToEnd(o);
-        Timed after = trainerAlone(o, batches, resumeFrom, batches.size(), null);
-        Checkpoint.delete(resumeFrom);
+        Timed before;
+        Piped piped;
+        Timed after;
+        try {
+            before = trainerAlone(o, batches, null, split, resumeFrom);
+            piped = endToEnd(o);
+            after = trainerAlone(o, batches, resumeFrom, batches.size(), null);
+        } finally {
+            Checkpoint.delete(resumeFrom);
+        }
         double alone = (before.tokens() + after.tokens()) / (before.seconds() + after.seconds());
         TrainConfig t = o.configs().train();
         return new Result(t.batchSize(), t.gradAccum(), o.configs().model().contextLength(), o.warmupSteps(),
