@@ -8,8 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Every knob of the MoM model (spec §2–§5). Immutable; {@link #validate()} rejects inconsistent
- * settings with messages that name the offending values. JSON names are the field names; the
+ * Every knob of the MoM model (docs/MODEL.md §2–§5). Immutable; {@link #validate()} rejects
+ * inconsistent settings with messages that name the offending values. JSON names are the field names; the
  * paper's symbols (K, H, B, C, T, N_A, N_F) are accepted as aliases.
  *
  * @param vocabSize V, token vocabulary (GPT-2 BPE: 50257)
@@ -61,7 +61,7 @@ public record MomConfig(
     public static final double LN_EPS = 1e-5;
     public static final double INIT_STD = 0.02;
 
-    /** The spec's defaults (§4, §5, §8) on a one-layer tiny model; presets reshape it. */
+    /** The defaults of docs/MODEL.md §4, §5 and §8 on a one-layer tiny model; presets reshape it. */
     public static MomConfig defaults() {
         return new MomConfig(GPT2_VOCAB, 64, 64, 4, 1, 0, 0, false, 1, 1, 1, 1, false,
                 RouterKind.GRU, 256, 0.2, false, false, 0.01, 0.0);
@@ -83,7 +83,7 @@ public record MomConfig(
         return bottom + chunks * (rounds + (anchor ? 1 : 0)) + top;
     }
 
-    /** Layers of the vanilla model that two-phase init (§7) starts from. */
+    /** Layers of the vanilla model that two-phase init (docs/MODEL.md §7) starts from. */
     @JsonIgnore
     public int vanillaLayers() {
         return bottom + chunks * (Math.max(attnModules, ffnModules) + (anchor ? 1 : 0)) + top;
@@ -99,7 +99,7 @@ public record MomConfig(
         return modules + (skip ? 1 : 0);
     }
 
-    /** A pool of one module without SKIP needs no router: it runs on every token (§6). */
+    /** A pool of one module without SKIP has no router: it runs on every token (docs/MODEL.md §6). */
     public boolean hasRouter(int modules) {
         return routerClasses(modules) > 1;
     }

@@ -3,8 +3,8 @@ package dev.momstream.trainer.config;
 import java.util.Locale;
 
 /**
- * The special cases of spec §6, each a configuration of the one MoM model. Every preset of a
- * size holds the same transformer layers' worth of parameters as the vanilla model of that size
+ * The special cases of docs/MODEL.md §6, each a configuration of the one MoM model. Every preset
+ * of a size holds the same transformer layers' worth of parameters as the vanilla model of that size
  * (plus router parameters, and E-1 extra FFNs per layer for {@code moe}).
  */
 public enum Preset {
@@ -54,7 +54,8 @@ public enum Preset {
 
     /**
      * Chunks of 4 modules plus an anchor (5 vanilla layers' worth each); the layers left over
-     * are split between bottom and top (bottom gets the odd one), as in two-phase init (§7).
+     * are split between bottom and top (bottom gets the odd one), as in two-phase init
+     * (docs/MODEL.md §7).
      */
     private static MomConfig.Builder momLayout(MomConfig.Builder b, int layers) {
         int modules = layers >= 10 ? 4 : 2;

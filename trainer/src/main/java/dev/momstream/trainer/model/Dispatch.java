@@ -9,8 +9,8 @@ import java.util.Arrays;
 import java.util.function.UnaryOperator;
 
 /**
- * Sparse execution of one routed step (spec §3): each module runs only on the rows routed to
- * it. The plan is made on the host from the (token, slot) picks; the device gathers the rows,
+ * Sparse execution of one routed step (docs/MODEL.md §3): each module runs only on the rows
+ * routed to it. The plan is made on the host from the (token, slot) picks; the device gathers the rows,
  * runs the modules and gathers the results back per pick. DJL has no index_add/scatter_add: the
  * backward of the two gathers performs the scatter-add. SKIP picks read a zero row. Cost grows
  * with K, not with the pool size.

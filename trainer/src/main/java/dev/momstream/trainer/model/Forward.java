@@ -7,7 +7,8 @@ import java.util.List;
  * Result of a forward pass; its arrays live in the step manager the pass was given.
  *
  * @param logits [N, V] next-token logits, N = rows * cols of the batch
- * @param aux mean load-balancing term over router calls (§5); 0 when the model has no routers
+ * @param aux mean load-balancing term over router calls (docs/MODEL.md §5); 0 when the model has
+ *     no routers
  * @param routers telemetry of every router call, in call order
  */
 public record Forward(NDArray logits, NDArray aux, List<RouterStats> routers) {

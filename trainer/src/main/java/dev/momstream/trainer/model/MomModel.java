@@ -14,12 +14,13 @@ import dev.momstream.trainer.config.MomConfig;
 import java.util.List;
 
 /**
- * The MoM language model of spec §2–§5: a GPT-2 whose chunks assemble each layer from a pool
- * of attention and FFN modules, per token, over H rounds. Vanilla GPT-2, weight-shared depth,
- * MoE and layer-skip are configurations of this one class (§6).
+ * The MoM language model of docs/MODEL.md §2–§5: a GPT-2 whose chunks assemble each layer from a
+ * pool of attention and FFN modules, per token, over H rounds. Vanilla GPT-2, weight-shared depth,
+ * MoE and layer-skip are configurations of this one class (docs/MODEL.md §6).
  *
  * <p>Plain functions over named parameters rather than DJL blocks: the parameter names are the
- * canonical ones (§10), so checkpoints, ONNX export and two-phase init see the same tensors.
+ * canonical ones (docs/MODEL.md §10), so checkpoints, ONNX export and two-phase init see the same
+ * tensors.
  */
 public final class MomModel implements AutoCloseable {
     private final MomConfig config;
@@ -82,7 +83,7 @@ public final class MomModel implements AutoCloseable {
         return Embedding.embedding(ids, params.get(table), SparseFormat.DENSE).singletonOrThrow();
     }
 
-    /** A vanilla pre-LN GPT-2 block (§2). */
+    /** A vanilla pre-LN GPT-2 block (docs/MODEL.md §2). */
     private NDArray block(Pass pass, NDArray x, String p, int batch, int t) {
         NDArray qkv = Layers.linear(Layers.layerNorm(x, params, p + "ln1"), params, p + "attn.qkv");
         NDArray a = Layers.causalAttention(pass, qkv, batch, t, config.heads());
@@ -92,7 +93,7 @@ public final class MomModel implements AutoCloseable {
         return x.add(Layers.dropout(pass, f));
     }
 
-    /** H rounds of a chunk's MoM block (§3), then its anchor layer. */
+    /** H rounds of a chunk's MoM block (docs/MODEL.md §3), then its anchor layer. */
     private NDArray chunk(Pass pass, NDArray x, int c, int batch, int t) {
         String p = "chunk." + c + ".";
         long n = x.getShape().get(0);

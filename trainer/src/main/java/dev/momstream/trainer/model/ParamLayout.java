@@ -8,7 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** The canonical parameter list of a configuration (spec §10), in a fixed order. */
+/** The canonical parameter list of a configuration (docs/MODEL.md §10), in a fixed order. */
 public final class ParamLayout {
     private final List<ParamSpec> specs;
     private final Map<String, ParamSpec> byName = new LinkedHashMap<>();

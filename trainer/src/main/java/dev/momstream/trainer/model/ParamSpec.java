@@ -3,7 +3,7 @@ package dev.momstream.trainer.model;
 import java.util.Arrays;
 
 /**
- * One named parameter of the canonical layout (spec §10).
+ * One named parameter of the canonical layout (docs/MODEL.md §10).
  *
  * @param name canonical name, shared by checkpoints, ONNX initializers and tooling
  * @param shape PyTorch layout: Linear weights {@code [out, in]}

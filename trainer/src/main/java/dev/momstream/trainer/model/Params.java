@@ -16,8 +16,8 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * The model's named parameters (spec §10), owned by one long-lived manager on the model's
- * device. Nothing else is ever created in that manager: per-step work happens in child managers.
+ * The model's named parameters (docs/MODEL.md §10), owned by one long-lived manager on the
+ * model's device. Nothing else is ever created in that manager: per-step work happens in child managers.
  */
 public final class Params implements AutoCloseable {
     private final ParamLayout layout;

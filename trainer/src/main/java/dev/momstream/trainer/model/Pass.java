@@ -11,9 +11,10 @@ import java.util.Map;
 
 /**
  * State of one forward pass: its manager, its scalars, the router losses and telemetry it
- * collects. Scalars are created once here and outlive backward: DJL's {@code mul(Number)} frees
- * its temporary scalar while autograd may still need it (see shared notes), so model code never
- * multiplies by a Java number.
+ * collects. Scalars are created once here and outlive backward: DJL's {@code mul(Number)} and
+ * {@code div(Number)} create a temporary scalar and close it right after the op, but inside a
+ * gradient collector autograd reads that scalar again during backward; under GC pressure it then
+ * reads freed memory (wrong, even NaN, gradients). So model code never multiplies by a Java number.
  */
 final class Pass {
     final NDManager manager;

@@ -7,9 +7,9 @@ import ai.djl.nn.Activation;
 import dev.momstream.trainer.config.MomConfig;
 
 /**
- * One call of a chunk's router (spec §4) followed by the top-K pick (§3.2), producing the
- * sparse dispatch and the weights of the picks. Also records the call's auxiliary
- * load-balancing term (§5) and its telemetry on the pass.
+ * One call of a chunk's router (docs/MODEL.md §4) followed by the top-K pick (§3, step 2),
+ * producing the sparse dispatch and the weights of the picks. Also records the call's auxiliary
+ * load-balancing term (docs/MODEL.md §5) and its telemetry on the pass.
  */
 final class Router {
     private Router() {}

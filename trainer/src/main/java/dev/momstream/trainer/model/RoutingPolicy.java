@@ -25,7 +25,7 @@ public interface RoutingPolicy {
      */
     record Picks(int[] classes, boolean unitWeights) {}
 
-    /** Top-K by probability; ties go to the lower class index (spec §3.2). */
+    /** Top-K by probability; ties go to the lower class index (docs/MODEL.md §3, step 2). */
     RoutingPolicy TOP_K = (chunk, round, step, probs, tokens, classes, k) -> {
         int[] picks = new int[tokens * k];
         for (int t = 0; t < tokens; t++) {

@@ -1,6 +1,6 @@
 package dev.momstream.trainer.model;
 
-/** The two routed steps of a round (spec §3): attention, then FFN. */
+/** The two routed steps of a round (docs/MODEL.md §3): attention, then FFN. */
 public enum Step {
     ATTN("attn"),
     FFN("ffn");

@@ -6,8 +6,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Phase 2 of two-phase training (spec §7): a MoM whose modules are the layers of a trained
- * vanilla GPT-2. Bottom to top: B bottom layers; per chunk, the next max(N_A, N_F) layers become
+ * Phase 2 of two-phase training (docs/MODEL.md §7): a MoM whose modules are the layers of a
+ * trained vanilla GPT-2. Bottom to top: B bottom layers; per chunk, the next max(N_A, N_F) layers become
  * modules 0.. (layer j's attention -> attention module j if j < N_A, its FFN -> FFN module j if
  * j < N_F), then one layer becomes the anchor; then T top layers. Embeddings and the final norm
  * are copied; routers start fresh.

@@ -6,7 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Optimisation settings (defaults: the authors' script, spec §8, scaled to CPU-sized runs).
+ * Optimisation settings (defaults: the authors' script scaled to CPU-sized runs, docs/MODEL.md
+ * §8).
  *
  * @param batchSize sequences per micro-batch
  * @param gradAccum micro-batches accumulated into one optimizer step

@@ -15,7 +15,7 @@ import java.util.function.BiFunction;
 import org.junit.jupiter.api.Test;
 
 /**
- * Each preset of spec §6 equals its reference form, computed by an independent plain-Java
+ * Each preset of docs/MODEL.md §6 equals its reference form, computed by an independent plain-Java
  * implementation in double precision.
  */
 class PresetEquivalenceTest {

@@ -7,7 +7,8 @@ import java.util.Map;
 
 /**
  * An independent plain-Java (double precision, explicit loops) GPT-2 and the special cases of
- * spec §6, written from the spec without any of the model's code, to check the DJL model against.
+ * docs/MODEL.md §6, written from that page without any of the model's code, to check the DJL
+ * model against.
  */
 final class ReferenceModel {
     private final MomConfig c;
@@ -69,7 +70,7 @@ final class ReferenceModel {
     }
 
     /**
-     * Logits of the general model exactly as spec §2–§4 state it, token by token: the reference
+     * Logits of the general model exactly as docs/MODEL.md §2–§4 state it, token by token: the reference
      * for every preset and for the full MoM.
      */
     double[][] momLogits(TokenBatch ids) {
