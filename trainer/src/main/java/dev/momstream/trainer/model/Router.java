@@ -36,7 +36,8 @@ final class Router {
                     Activation.relu(Layers.linear(x, p, prefix + "fc1")), p, prefix + "fc2");
             default -> throw new IllegalStateException(c.router().toString());
         }
-        NDArray probs = logits.mul(pass.scalar(1.0 / c.tau())).softmax(-1);
+        NDArray tempered = logits.mul(pass.scalar(1.0 / c.tau()));
+        NDArray probs = tempered.softmax(-1);
         int tokens = (int) x.getShape().get(0);
         int classes = c.routerClasses(modules);
         int k = c.topK();
@@ -46,10 +47,10 @@ final class Router {
         NDArray pickIds = pass.manager.create(toLong(picks.classes())).reshape(tokens, k);
         NDArray weights = null;
         if (!picks.unitWeights()) {
-            weights = probs.gather(pickIds, 1);
-            if (c.renormalize()) {
-                weights = weights.div(weights.sum(new int[] {1}, true));
-            }
+            // renormalized: p_m / sum of the picked p, computed as a softmax over the picked
+            // logits, which is exact where the quotient of rounded probabilities is not (at
+            // K = 1 the weight is 1 and its gradient 0, not a rounding residue)
+            weights = c.renormalize() ? tempered.gather(pickIds, 1).softmax(-1) : probs.gather(pickIds, 1);
         }
         double[] share = shares(picks.classes(), classes);
         pass.auxTerms.add(auxTerm(pass, probs, share));

@@ -142,4 +142,41 @@ class GradientCheckTest {
             assertEquals(6, routers, "attention and FFN routers, three weight matrices each");
         }
     }
+
+    /**
+     * Renormalized at K = 1, every weight is exactly 1 (docs/MODEL.md §3, step 2): the LM loss does
+     * not depend on the routers, so their gradient from it is exactly 0, not a rounding residue.
+     */
+    @Test
+    void renormalizedSinglePicksGiveTheRoutersExactlyZeroLanguageModelGradient() {
+        MomConfig c = Preset.MOM.at(ModelSize.TINY).toBuilder().vocabSize(97).auxLossCoef(0).renormalize(true)
+                .weightedQkv(true).build();
+        assertEquals(1, c.topK());
+        TokenBatch ids = Fixtures.randomTokens(2, 16, c.vocabSize(), 1);
+        TokenBatch targets = Fixtures.randomTokens(2, 16, c.vocabSize(), 2);
+        try (MomModel model = Fixtures.model(c, DataType.FLOAT32, 3)) {
+            model.params().all().values().forEach(p -> JniUtils.zeroGrad((PtNDArray) p));
+            try (NDManager m = model.params().newStepManager();
+                    GradientCollector gc = TorchRuntime.engine().newGradientCollector()) {
+                gc.backward(model.forward(m, ids, true, RoutingPolicy.TOP_K).crossEntropy(targets));
+            }
+            int checked = 0;
+            for (var e : model.params().all().entrySet()) {
+                PtNDArray g = JniUtils.getGradient((PtNDArray) e.getValue());
+                double[] grad = g == null ? new double[0] : Fixtures.values(g);
+                if (g != null) {
+                    g.close();
+                }
+                if (e.getKey().contains(".router.")) {
+                    for (double v : grad) {
+                        assertEquals(0.0, v, e.getKey() + " has an LM-loss gradient");
+                    }
+                    checked++;
+                } else if (e.getKey().equals("wte")) {
+                    assertTrue(Arrays.stream(grad).anyMatch(v -> v != 0), "the rest of the model must learn");
+                }
+            }
+            assertEquals(12, checked, "attention and FFN routers, three weights and three biases each");
+        }
+    }
 }
