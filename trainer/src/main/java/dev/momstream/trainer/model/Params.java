@@ -5,9 +5,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
 import dev.momstream.trainer.config.MomConfig;
 import dev.momstream.trainer.engine.NoGrad;
+import dev.momstream.trainer.engine.TorchRandom;
 import dev.momstream.trainer.engine.TorchRuntime;
 import java.util.Arrays;
 import java.util.Collections;
@@ -50,7 +50,7 @@ public final class Params implements AutoCloseable {
             case ZEROS -> cpu.zeros(shape, dtype);
             case ONES -> cpu.ones(shape, dtype);
             case NORMAL, NORMAL_RESIDUAL -> {
-                JniUtils.setSeed(seedFor(seed, spec.name()));
+                TorchRandom.seed(seedFor(seed, spec.name()));
                 double std = spec.init() == ParamSpec.Init.NORMAL ? MomConfig.INIT_STD
                         : MomConfig.INIT_STD / Math.sqrt(2.0 * Math.max(1, config.depth()));
                 yield cpu.randomNormal(0f, (float) std, shape, DataType.FLOAT32).toType(dtype, false);

@@ -5,11 +5,11 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
-import dev.momstream.trainer.engine.TorchRuntime;
+import dev.momstream.trainer.engine.Gradients;
 import dev.momstream.trainer.engine.NoGrad;
+import dev.momstream.trainer.engine.TorchRandom;
+import dev.momstream.trainer.engine.TorchRuntime;
 import dev.momstream.trainer.model.Forward;
 import dev.momstream.trainer.model.MomModel;
 import dev.momstream.trainer.model.RouterStats;
@@ -59,7 +59,7 @@ public final class Trainer implements AutoCloseable {
         long step = state.step;
         double lr = schedule.at(step);
         Map<String, NDArray> params = model.params().all();
-        params.values().forEach(p -> JniUtils.zeroGrad((PtNDArray) p));
+        Gradients.zero(params.values());
 
         double lossSum = 0;
         double auxSum = 0;
@@ -70,7 +70,7 @@ public final class Trainer implements AutoCloseable {
         for (int[][] windows : microBatches) {
             TokenBatch[] io = TokenBatch.inputsAndTargets(windows);
             tokens += io[0].tokens();
-            JniUtils.setSeed(Seeds.mix(config.seed(), step, micro++));
+            TorchRandom.seed(Seeds.mix(config.seed(), step, micro++));
             try (NDManager m = model.params().newStepManager();
                     GradientCollector collector = TorchRuntime.engine().newGradientCollector()) {
                 Forward f = model.forward(m, io[0], true, RoutingPolicy.TOP_K);
@@ -110,7 +110,7 @@ public final class Trainer implements AutoCloseable {
         state.tokensSeen += tokens;
         int n = Math.max(1, microBatches.size());
         if (bad != null) {
-            params.values().forEach(p -> JniUtils.zeroGrad((PtNDArray) p));
+            Gradients.zero(params.values());
             state.skippedSteps++;
             state.consecutiveBad++;
             LOG.warn("step {} skipped: {} ({} consecutive, {} in total)", step, bad,
@@ -138,7 +138,7 @@ public final class Trainer implements AutoCloseable {
             NDManager m) {
         NDList squares = new NDList(params.size());
         for (Map.Entry<String, NDArray> e : params.entrySet()) {
-            NDArray g = JniUtils.getGradient((PtNDArray) e.getValue());
+            NDArray g = Gradients.of(e.getValue());
             if (g == null) {
                 g = m.zeros(e.getValue().getShape(), e.getValue().getDataType());
             } else {

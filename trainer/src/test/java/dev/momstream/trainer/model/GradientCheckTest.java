@@ -6,13 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import dev.momstream.trainer.config.MomConfig;
 import dev.momstream.trainer.config.ModelSize;
 import dev.momstream.trainer.config.Preset;
 import dev.momstream.trainer.config.RouterKind;
+import dev.momstream.trainer.engine.Gradients;
 import dev.momstream.trainer.engine.NoGrad;
 import dev.momstream.trainer.engine.TorchRuntime;
 import java.util.ArrayList;
@@ -59,7 +58,7 @@ class GradientCheckTest {
         TokenBatch targets = Fixtures.randomTokens(2, 8, c.vocabSize(), 32);
         Random random = new Random(3);
         try (MomModel model = Fixtures.model(c, DataType.FLOAT64, 41)) {
-            model.params().all().values().forEach(p -> JniUtils.zeroGrad((PtNDArray) p));
+            Gradients.zero(model.params().all().values());
             try (NDManager m = model.params().newStepManager();
                     GradientCollector gc = TorchRuntime.engine().newGradientCollector()) {
                 Forward f = model.forward(m, ids, true, RoutingPolicy.TOP_K);
@@ -70,7 +69,7 @@ class GradientCheckTest {
             int checked = 0;
             for (var e : model.params().all().entrySet()) {
                 NDArray p = e.getValue();
-                PtNDArray g = JniUtils.getGradient((PtNDArray) p);
+                NDArray g = Gradients.of(p);
                 double[] analytic = Fixtures.values(g);
                 g.close();
                 double[] values = Fixtures.values(p);
@@ -121,7 +120,7 @@ class GradientCheckTest {
         TokenBatch ids = Fixtures.randomTokens(2, 16, c.vocabSize(), 1);
         TokenBatch targets = Fixtures.randomTokens(2, 16, c.vocabSize(), 2);
         try (MomModel model = Fixtures.model(c, DataType.FLOAT32, 3)) {
-            model.params().all().values().forEach(p -> JniUtils.zeroGrad((PtNDArray) p));
+            Gradients.zero(model.params().all().values());
             try (NDManager m = model.params().newStepManager();
                     GradientCollector gc = TorchRuntime.engine().newGradientCollector()) {
                 gc.backward(model.forward(m, ids, true, RoutingPolicy.TOP_K).crossEntropy(targets));
@@ -129,7 +128,7 @@ class GradientCheckTest {
             int routers = 0;
             for (var e : model.params().all().entrySet()) {
                 if (e.getKey().contains(".router.") && e.getKey().endsWith(".weight")) {
-                    PtNDArray g = JniUtils.getGradient((PtNDArray) e.getValue());
+                    NDArray g = Gradients.of(e.getValue());
                     double norm = 0;
                     for (double v : Fixtures.values(g)) {
                         norm += v * v;
@@ -155,14 +154,14 @@ class GradientCheckTest {
         TokenBatch ids = Fixtures.randomTokens(2, 16, c.vocabSize(), 1);
         TokenBatch targets = Fixtures.randomTokens(2, 16, c.vocabSize(), 2);
         try (MomModel model = Fixtures.model(c, DataType.FLOAT32, 3)) {
-            model.params().all().values().forEach(p -> JniUtils.zeroGrad((PtNDArray) p));
+            Gradients.zero(model.params().all().values());
             try (NDManager m = model.params().newStepManager();
                     GradientCollector gc = TorchRuntime.engine().newGradientCollector()) {
                 gc.backward(model.forward(m, ids, true, RoutingPolicy.TOP_K).crossEntropy(targets));
             }
             int checked = 0;
             for (var e : model.params().all().entrySet()) {
-                PtNDArray g = JniUtils.getGradient((PtNDArray) e.getValue());
+                NDArray g = Gradients.of(e.getValue());
                 double[] grad = g == null ? new double[0] : Fixtures.values(g);
                 if (g != null) {
                     g.close();

@@ -6,11 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import dev.momstream.trainer.config.MomConfig;
 import dev.momstream.trainer.config.RouterKind;
+import dev.momstream.trainer.engine.Gradients;
 import dev.momstream.trainer.engine.NoGrad;
 import dev.momstream.trainer.engine.TorchRuntime;
 import java.util.Arrays;
@@ -98,7 +97,7 @@ class SparseDenseEquivalenceTest {
     }
 
     private static double[] run(MomModel model, TokenBatch targets, Map<String, double[]> grads, Body body) {
-        model.params().all().values().forEach(p -> JniUtils.zeroGrad((PtNDArray) p));
+        Gradients.zero(model.params().all().values());
         double[] logits;
         try (NDManager m = model.params().newStepManager();
                 GradientCollector gc = TorchRuntime.engine().newGradientCollector()) {
@@ -109,7 +108,7 @@ class SparseDenseEquivalenceTest {
             logits = Fixtures.values(out[0]);
         }
         model.params().all().forEach((name, p) -> {
-            PtNDArray g = JniUtils.getGradient((PtNDArray) p);
+            NDArray g = Gradients.of(p);
             if (g != null) {
                 grads.put(name, Fixtures.values(g));
                 g.close();
