@@ -74,8 +74,8 @@ final class Streams {
      */
     static Checkpoint.Configs tiny(long steps) {
         MomConfig model = Preset.MOM.at(ModelSize.TINY).toBuilder().width(32, 2, 32).build();
-        TrainConfig train = new TrainConfig(4, 1, 3e-3, 0.1, 3, TrainConfig.Schedule.COSINE, steps, 0, 0.9, 0.95,
-                1e-5, 0.1, 0.5, 1234, 5);
+        TrainConfig train = TrainConfig.defaults().toBuilder().batch(4, 1).lr(3e-3).warmupSteps(3).totalSteps(steps)
+                .gradClip(0.5).build();
         return new Checkpoint.Configs(model, train);
     }
 

@@ -81,9 +81,8 @@ public final class TrainBenchmark {
 
     private static Row time(Case c, int warmup, int steps, Device device, double peakGflops) {
         MomConfig m = c.model();
-        TrainConfig d = TrainConfig.defaults();
-        TrainConfig t = new TrainConfig(c.batch(), 1, d.lr(), d.minLrRatio(), warmup, d.schedule(),
-                warmup + steps, 0, d.beta1(), d.beta2(), d.eps(), d.weightDecay(), d.gradClip(), 1, 1000);
+        TrainConfig t = TrainConfig.defaults().toBuilder().batch(c.batch(), 1).warmupSteps(warmup)
+                .totalSteps(warmup + steps).seed(1).maxBadSteps(1000).build();
         Random random = new Random(7);
         double[] ms = new double[steps];
         try (MomModel model = MomModel.create(m, device, DataType.FLOAT32, 1);

@@ -58,9 +58,12 @@ public record TrainConfig(
                 1.0, 1234, 5);
     }
 
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
     public TrainConfig withTotalSteps(long steps) {
-        return new TrainConfig(batchSize, gradAccum, lr, minLrRatio, warmupSteps, schedule, steps,
-                annealSteps, beta1, beta2, eps, weightDecay, gradClip, seed, maxBadSteps);
+        return toBuilder().totalSteps(steps).build();
     }
 
     public TrainConfig validate() {
@@ -101,5 +104,116 @@ public record TrainConfig(
     /** Tokens consumed per optimizer step at context length {@code t}. */
     public long tokensPerStep(int t) {
         return (long) batchSize * gradAccum * t;
+    }
+
+    /** Mutable copy of a configuration, for tests, benchmarks and overrides in code. */
+    public static final class Builder {
+        private int batchSize;
+        private int gradAccum;
+        private double lr;
+        private double minLrRatio;
+        private int warmupSteps;
+        private Schedule schedule;
+        private long totalSteps;
+        private long annealSteps;
+        private double beta1;
+        private double beta2;
+        private double eps;
+        private double weightDecay;
+        private double gradClip;
+        private long seed;
+        private int maxBadSteps;
+
+        private Builder(TrainConfig c) {
+            batchSize = c.batchSize;
+            gradAccum = c.gradAccum;
+            lr = c.lr;
+            minLrRatio = c.minLrRatio;
+            warmupSteps = c.warmupSteps;
+            schedule = c.schedule;
+            totalSteps = c.totalSteps;
+            annealSteps = c.annealSteps;
+            beta1 = c.beta1;
+            beta2 = c.beta2;
+            eps = c.eps;
+            weightDecay = c.weightDecay;
+            gradClip = c.gradClip;
+            seed = c.seed;
+            maxBadSteps = c.maxBadSteps;
+        }
+
+        /** Sequences per micro-batch and micro-batches per optimizer step. */
+        public Builder batch(int batchSize, int gradAccum) {
+            this.batchSize = batchSize;
+            this.gradAccum = gradAccum;
+            return this;
+        }
+
+        public Builder lr(double v) {
+            lr = v;
+            return this;
+        }
+
+        public Builder minLrRatio(double v) {
+            minLrRatio = v;
+            return this;
+        }
+
+        public Builder warmupSteps(int v) {
+            warmupSteps = v;
+            return this;
+        }
+
+        public Builder schedule(Schedule v) {
+            schedule = v;
+            return this;
+        }
+
+        public Builder totalSteps(long v) {
+            totalSteps = v;
+            return this;
+        }
+
+        public Builder annealSteps(long v) {
+            annealSteps = v;
+            return this;
+        }
+
+        public Builder betas(double beta1, double beta2) {
+            this.beta1 = beta1;
+            this.beta2 = beta2;
+            return this;
+        }
+
+        public Builder eps(double v) {
+            eps = v;
+            return this;
+        }
+
+        public Builder weightDecay(double v) {
+            weightDecay = v;
+            return this;
+        }
+
+        public Builder gradClip(double v) {
+            gradClip = v;
+            return this;
+        }
+
+        public Builder seed(long v) {
+            seed = v;
+            return this;
+        }
+
+        public Builder maxBadSteps(int v) {
+            maxBadSteps = v;
+            return this;
+        }
+
+        public TrainConfig build() {
+            return new TrainConfig(batchSize, gradAccum, lr, minLrRatio, warmupSteps, schedule,
+                    totalSteps, annealSteps, beta1, beta2, eps, weightDecay, gradClip, seed,
+                    maxBadSteps);
+        }
     }
 }

@@ -26,8 +26,7 @@ class LearningTest {
         TokenCorpus corpus = TokenCorpus.of(Corpus.bundled());
         double unigram = corpus.unigramEntropy();
         MomConfig model = Preset.MOM.at(ModelSize.TINY);
-        TrainConfig train = new TrainConfig(8, 1, 3e-3, 0.1, 30, TrainConfig.Schedule.COSINE, 300, 0,
-                0.9, 0.95, 1e-5, 0.1, 1.0, 1234, 5);
+        TrainConfig train = TrainConfig.defaults().toBuilder().lr(3e-3).warmupSteps(30).totalSteps(300).build();
         List<int[][]> validation = WindowSampler.sequentialBatches(corpus.validation(),
                 model.contextLength() + 1, 16, 32_768);
         try (MomModel m = MomModel.create(model, Device.cpu(), DataType.FLOAT32, train.seed());

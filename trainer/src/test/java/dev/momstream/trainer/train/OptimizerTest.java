@@ -30,23 +30,21 @@ class OptimizerTest {
 
     @Test
     void constantScheduleAnnealsLinearlyAtTheEnd() {
-        TrainConfig c = new TrainConfig(8, 1, 2e-3, 0.0, 10, TrainConfig.Schedule.CONSTANT, 1000, 100,
-                0.9, 0.95, 1e-5, 0.1, 1.0, 1, 5);
+        TrainConfig c = TrainConfig.defaults().toBuilder().lr(2e-3).minLrRatio(0).warmupSteps(10)
+                .schedule(TrainConfig.Schedule.CONSTANT).totalSteps(1000).annealSteps(100).build();
         LrSchedule s = new LrSchedule(c);
         assertEquals(2e-3, s.at(500), 0);
         assertEquals(2e-3, s.at(899), 0);
         assertEquals(1e-3, s.at(950), 1e-15);
         assertEquals(0, s.at(1000), 1e-15);
-        LrSchedule open = new LrSchedule(new TrainConfig(8, 1, 2e-3, 0.0, 10,
-                TrainConfig.Schedule.CONSTANT, 0, 100, 0.9, 0.95, 1e-5, 0.1, 1.0, 1, 5));
+        LrSchedule open = new LrSchedule(c.withTotalSteps(0));
         assertEquals(2e-3, open.at(1_000_000), 0);
     }
 
     /** Three AdamW steps on two tensors against the update rule computed in Java doubles. */
     @Test
     void adamWMatchesItsFormulaStepByStep() {
-        TrainConfig c = new TrainConfig(8, 1, 1e-2, 0.1, 0, TrainConfig.Schedule.COSINE, 0, 0,
-                0.9, 0.95, 1e-5, 0.1, 1.0, 1, 5);
+        TrainConfig c = TrainConfig.defaults().toBuilder().lr(1e-2).warmupSteps(0).build();
         MomConfig mc = Fixtures.smallMom(1, 1, false, RouterKind.GRU);
         try (Params params = Params.initialize(mc, Device.cpu(), DataType.FLOAT64, 1);
                 AdamW opt = new AdamW(params, c);

@@ -39,8 +39,8 @@ class TrainerTest {
     private static final MomConfig MODEL = Preset.MOM.at(ModelSize.TINY).toBuilder()
             .vocabSize(512).width(32, 4, 16).dropout(0.1).build();
     /** Clip at 0.05: every step clips, so the global norm must also be reproduced bit for bit. */
-    private static final TrainConfig TRAIN = new TrainConfig(4, 2, 3e-3, 0.1, 3,
-            TrainConfig.Schedule.COSINE, 12, 0, 0.9, 0.95, 1e-5, 0.1, 0.05, 7, 3);
+    private static final TrainConfig TRAIN = TrainConfig.defaults().toBuilder().batch(4, 2).lr(3e-3).warmupSteps(3)
+            .totalSteps(12).gradClip(0.05).seed(7).maxBadSteps(3).build();
 
     private static int[] stream() {
         Random r = new Random(99);
@@ -228,8 +228,7 @@ class TrainerTest {
                 () -> TokenBatch.inputsAndTargets(new int[][] {{1, 2, 3}, {1, 2}}));
         assertTrue(ragged.getMessage().contains("window 1 has 2 tokens, expected 3"));
         IllegalArgumentException train = assertThrows(IllegalArgumentException.class,
-                () -> new TrainConfig(0, 1, -1, 0.1, 0, TrainConfig.Schedule.COSINE, 0, 0, 0.9, 1.0,
-                        1e-5, 0.1, 1.0, 1, 5).validate());
+                () -> TrainConfig.defaults().toBuilder().batch(0, 1).lr(-1).betas(0.9, 1.0).build().validate());
         assertTrue(train.getMessage().contains("batchSize=0 must be at least 1")
                 && train.getMessage().contains("lr=-1.0 must be positive")
                 && train.getMessage().contains("betas must be in [0, 1)"), train.getMessage());
