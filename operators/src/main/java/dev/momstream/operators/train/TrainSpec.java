@@ -1,6 +1,6 @@
 package dev.momstream.operators.train;
 
-import dev.momstream.trainer.checkpoint.Checkpoint;
+import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.config.MomConfig;
 import dev.momstream.trainer.train.TrainConfig;
@@ -88,6 +88,6 @@ public record TrainSpec(String runId, String runDir, String modelJson, String tr
 
     /** The hash lineage records: SHA-256 of the compact JSON of both configurations. */
     public static String configHash(MomConfig model, TrainConfig train) {
-        return Json.hash(new Checkpoint.Configs(model, train));
+        return new Configs(model, train).hash();
     }
 }

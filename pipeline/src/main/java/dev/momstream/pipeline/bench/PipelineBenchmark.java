@@ -10,6 +10,7 @@ import dev.momstream.pipeline.job.RunOptions;
 import dev.momstream.pipeline.job.RunSummary;
 import dev.momstream.pipeline.job.StreamingRun;
 import dev.momstream.trainer.checkpoint.Checkpoint;
+import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.data.Corpus;
 import dev.momstream.trainer.data.Document;
@@ -47,7 +48,7 @@ public final class PipelineBenchmark {
      * @param device             trainer device
      * @param workDir            where the pipeline's run directory goes
      */
-    public record Options(Checkpoint.Configs configs, int warmupSteps, int measuredSteps, Duration checkpointInterval,
+    public record Options(Configs configs, int warmupSteps, int measuredSteps, Duration checkpointInterval,
                           String device, Path workDir) {
         public Options {
             if (warmupSteps < 1 || measuredSteps < 4) {

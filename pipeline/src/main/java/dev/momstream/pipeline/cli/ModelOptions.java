@@ -1,10 +1,9 @@
 package dev.momstream.pipeline.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.config.ModelSize;
 import dev.momstream.trainer.config.MomConfig;
-import dev.momstream.trainer.config.Overrides;
 import dev.momstream.trainer.config.Preset;
 import dev.momstream.trainer.train.TrainConfig;
 import java.io.IOException;
@@ -37,43 +36,31 @@ public final class ModelOptions {
             description = "JSON with optional \"model\" and \"train\" objects (a run's config.json works).")
     Path config;
 
-    /** The resolved configurations; {@code overrides} are the command's unmatched args. */
-    public Resolved resolve(List<String> overrides) throws IOException {
-        MomConfig model = Preset.parse(preset).at(ModelSize.parse(size));
-        TrainConfig train = TrainConfig.defaults();
+    /** The resolved, validated configurations; {@code overrides} are the command's unmatched args. */
+    public Configs resolve(List<String> overrides) throws IOException {
+        Configs configs = Configs.of(Preset.parse(preset), ModelSize.parse(size));
         if (config != null) {
-            JsonNode root = Json.MAPPER.readTree(Files.readString(config));
-            model = Overrides.merge(model, root.get("model"));
-            train = Overrides.merge(train, root.get("train"));
+            configs = configs.merge(Json.MAPPER.readTree(Files.readString(config)));
         }
-        Map<String, String> modelKeys = new LinkedHashMap<>();
-        Map<String, String> trainKeys = new LinkedHashMap<>();
+        Map<String, String> keys = new LinkedHashMap<>();
         for (String arg : overrides) {
             if (!arg.startsWith("--") || !arg.contains("=")) {
                 throw new IllegalArgumentException("unexpected argument '" + arg
                         + "' (overrides are --key=value)");
             }
             String key = arg.substring(2, arg.indexOf('='));
-            String value = arg.substring(arg.indexOf('=') + 1);
-            if (Overrides.accepts(MomConfig.class, key)) {
-                modelKeys.put(key, value);
-            } else if (Overrides.accepts(TrainConfig.class, key)) {
-                trainKeys.put(key, value);
-            } else {
+            if (!Configs.accepts(key)) {
                 throw new IllegalArgumentException("unknown option or config key '--" + key
                         + "' (model keys: " + keys(MomConfig.class) + "; train keys: "
                         + keys(TrainConfig.class) + ")");
             }
+            keys.put(key, arg.substring(arg.indexOf('=') + 1));
         }
-        return new Resolved(Overrides.apply(model, modelKeys).validate(),
-                Overrides.apply(train, trainKeys).validate());
+        return configs.override(keys).validate();
     }
 
     private static String keys(Class<? extends Record> type) {
         return Arrays.stream(type.getRecordComponents()).map(RecordComponent::getName)
                 .collect(Collectors.joining(", "));
     }
-
-    /** A model and a training configuration, both validated. */
-    public record Resolved(MomConfig model, TrainConfig train) {}
 }

@@ -1,7 +1,6 @@
 package dev.momstream.pipeline.cli;
 
 import dev.momstream.pipeline.bench.PipelineBenchmark;
-import dev.momstream.trainer.checkpoint.Checkpoint;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.engine.TorchRuntime;
 import java.nio.file.Path;
@@ -52,9 +51,8 @@ public final class PipelineBenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         // the embedded broker and Flink share this machine with the trainer, in both legs
         TorchRuntime.defaultIntraOpThreads(Runtime.getRuntime().availableProcessors() - 1);
-        ModelOptions.Resolved cfg = model.resolve(overrides);
         PipelineBenchmark.Result r = PipelineBenchmark.run(new PipelineBenchmark.Options(
-                new Checkpoint.Configs(cfg.model(), cfg.train()), warmup, steps,
+                model.resolve(overrides), warmup, steps,
                 Duration.ofMillis((long) (checkpointSeconds * 1000)), device.name, out));
         if (json) {
             System.out.println(Json.write(r));

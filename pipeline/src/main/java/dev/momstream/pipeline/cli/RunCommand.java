@@ -5,11 +5,10 @@ import dev.momstream.pipeline.job.JobConfig;
 import dev.momstream.pipeline.job.RunOptions;
 import dev.momstream.pipeline.job.RunSummary;
 import dev.momstream.pipeline.job.StreamingRun;
-import dev.momstream.trainer.checkpoint.Checkpoint;
+import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.engine.TorchRuntime;
 import dev.momstream.trainer.run.StepMetrics;
-import dev.momstream.trainer.train.TrainConfig;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -107,11 +106,13 @@ public final class RunCommand implements Callable<Integer> {
             // broker, Flink and trainer share this machine: leave the services a core
             TorchRuntime.defaultIntraOpThreads(Runtime.getRuntime().availableProcessors() - 1);
         }
-        ModelOptions.Resolved cfg = model.resolve(overrides);
-        TrainConfig train = steps > 0 && cfg.train().totalSteps() == 0 ? cfg.train().withTotalSteps(steps) : cfg.train();
+        Configs configs = model.resolve(overrides);
+        if (steps > 0 && configs.train().totalSteps() == 0) {
+            configs = configs.withTrain(configs.train().withTotalSteps(steps));
+        }
         Path dir = out != null ? out
                 : Path.of("runs", "stream-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        RunOptions options = RunOptions.builder(dir, new Checkpoint.Configs(cfg.model(), train))
+        RunOptions options = RunOptions.builder(dir, configs)
                 .steps(steps)
                 .kafka(kafka.settings())
                 .topics(kafka.topics())

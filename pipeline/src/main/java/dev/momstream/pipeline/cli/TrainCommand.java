@@ -1,6 +1,7 @@
 package dev.momstream.pipeline.cli;
 
 import dev.momstream.pipeline.report.Plots;
+import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.data.Corpus;
 import dev.momstream.trainer.data.TokenCorpus;
@@ -64,10 +65,10 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ModelOptions.Resolved cfg = model.resolve(overrides);
+        Configs configs = model.resolve(overrides);
         Path dir = out != null ? out : Path.of("runs", model.preset + "-" + model.size);
         TokenCorpus corpus = TokenCorpus.of(data == null ? Corpus.bundled() : Corpus.fromPath(data));
-        OfflineRun.Options options = new OfflineRun.Options(cfg.model(), cfg.train(), dir, steps,
+        OfflineRun.Options options = new OfflineRun.Options(configs, dir, steps,
                 evalEvery, evalTokens, checkpointEvery, resume, initFrom, TorchRuntime.device(device.name));
         OfflineRun.Summary summary;
         try (Progress progress = Progress.start("train", steps, 0)) {

@@ -1,7 +1,7 @@
 package dev.momstream.pipeline.job;
 
 import dev.momstream.operators.train.RunLayout;
-import dev.momstream.trainer.checkpoint.Checkpoint;
+import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.run.MetricsLog;
 import java.io.IOException;
@@ -38,7 +38,7 @@ public final class RunDirectory {
     private static final Pattern UNSAFE = Pattern.compile("[^a-zA-Z0-9._-]");
 
     /** What {@code run.json} holds. */
-    public record RunInfo(String runId, Checkpoint.Configs configs, long createdAt) {
+    public record RunInfo(String runId, Configs configs, long createdAt) {
     }
 
     private final Path dir;
@@ -70,7 +70,7 @@ public final class RunDirectory {
     }
 
     /** Starts a new run here: a fresh run id derived from the directory name. */
-    public RunInfo create(Checkpoint.Configs configs) throws IOException {
+    public RunInfo create(Configs configs) throws IOException {
         String base = UNSAFE.matcher(dir.getFileName().toString()).replaceAll("_");
         RunInfo info = new RunInfo(base + "-" + UUID.randomUUID().toString().substring(0, 8), configs,
                 System.currentTimeMillis());

@@ -2,7 +2,7 @@ package dev.momstream.pipeline.job;
 
 import dev.momstream.kafka.settings.KafkaSettings;
 import dev.momstream.kafka.topics.TopicCatalog;
-import dev.momstream.trainer.checkpoint.Checkpoint;
+import dev.momstream.trainer.config.Configs;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -33,7 +33,7 @@ import java.util.Objects;
  * @param timeout            give up (and fail) after this long; zero = never
  * @param taps               operators spliced into the job (tests)
  */
-public record RunOptions(Path runDir, Checkpoint.Configs configs, long steps, KafkaSettings kafka, TopicCatalog topics,
+public record RunOptions(Path runDir, Configs configs, long steps, KafkaSettings kafka, TopicCatalog topics,
                          int partitions, Feed feed, int parallelism, Duration checkpointInterval, String device,
                          String jobManager, int maxRecordBytes, int evalEvery, int maxEvalWindows, int keepVersions,
                          int restartAttempts, Duration restartDelay, boolean unaligned, Duration timeout, Taps taps) {
@@ -46,14 +46,14 @@ public record RunOptions(Path runDir, Checkpoint.Configs configs, long steps, Ka
         }
     }
 
-    public static Builder builder(Path runDir, Checkpoint.Configs configs) {
+    public static Builder builder(Path runDir, Configs configs) {
         return new Builder(runDir, configs);
     }
 
     /** Defaults: 200 steps, embedded broker, bundled corpus, parallelism 1, 10 s checkpoints, cpu. */
     public static final class Builder {
         private final Path runDir;
-        private final Checkpoint.Configs configs;
+        private final Configs configs;
         private long steps = 200;
         private KafkaSettings kafka = KafkaSettings.defaults();
         private TopicCatalog topics = TopicCatalog.defaults();
@@ -73,7 +73,7 @@ public record RunOptions(Path runDir, Checkpoint.Configs configs, long steps, Ka
         private Duration timeout = Duration.ZERO;
         private Taps taps = Taps.none();
 
-        private Builder(Path runDir, Checkpoint.Configs configs) {
+        private Builder(Path runDir, Configs configs) {
             this.runDir = runDir;
             this.configs = configs;
         }

@@ -10,7 +10,7 @@ import dev.momstream.kafka.topics.TopicCatalog;
 import dev.momstream.operators.train.LineageCard;
 import dev.momstream.operators.train.OffsetRange;
 import dev.momstream.operators.train.SourceRanges;
-import dev.momstream.trainer.checkpoint.Checkpoint;
+import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.ModelSize;
 import dev.momstream.trainer.config.MomConfig;
 import dev.momstream.trainer.config.Preset;
@@ -72,11 +72,11 @@ final class Streams {
      * A MoM small enough for seconds-long runs; GPT-2's vocabulary, context 32, batch 4. The
      * clip of 0.5 is active on most steps, so bitwise resumption covers the clipped path too.
      */
-    static Checkpoint.Configs tiny(long steps) {
+    static Configs tiny(long steps) {
         MomConfig model = Preset.MOM.at(ModelSize.TINY).toBuilder().width(32, 2, 32).build();
         TrainConfig train = TrainConfig.defaults().toBuilder().batch(4, 1).lr(3e-3).warmupSteps(3).totalSteps(steps)
                 .gradClip(0.5).build();
-        return new Checkpoint.Configs(model, train);
+        return new Configs(model, train);
     }
 
     /** Short documents cut from the bundled corpus: four sentences each, about a hundred tokens. */
@@ -176,7 +176,7 @@ final class Streams {
         return out;
     }
 
-    static RunOptions.Builder options(Path runDir, Checkpoint.Configs configs, KafkaSettings kafka, TopicCatalog topics,
+    static RunOptions.Builder options(Path runDir, Configs configs, KafkaSettings kafka, TopicCatalog topics,
                                       long steps) {
         return RunOptions.builder(runDir, configs)
                 .steps(steps)

@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.NullNode;
+import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.config.MomConfig;
 import dev.momstream.trainer.engine.TorchRuntime;
@@ -18,7 +19,6 @@ import dev.momstream.trainer.model.ParamSpec;
 import dev.momstream.trainer.model.Params;
 import dev.momstream.trainer.train.AdamW;
 import dev.momstream.trainer.engine.NoGrad;
-import dev.momstream.trainer.train.TrainConfig;
 import dev.momstream.trainer.train.TrainState;
 import dev.momstream.trainer.train.Trainer;
 import java.io.IOException;
@@ -58,9 +58,6 @@ public final class Checkpoint {
 
     private Checkpoint() {}
 
-    /** The configurations a checkpoint was trained with. */
-    public record Configs(MomConfig model, TrainConfig train) {}
-
     /**
      * Counters and positions of a checkpoint.
      *
@@ -89,7 +86,7 @@ public final class Checkpoint {
             // digests are computed while writing: nothing is read back
             Map<String, String> digests = new LinkedHashMap<>();
             digests.put(CONFIG, Manifest.writeText(tmp.resolve(CONFIG),
-                    Json.write(new Configs(trainer.model().config(), trainer.config()))));
+                    Json.write(trainer.configs())));
             Map<String, String> meta = Map.of("format", FORMAT);
             digests.put(MODEL, SafeTensors.write(tmp.resolve(MODEL), params.all(), meta));
             AdamW opt = trainer.optimizer();
@@ -126,10 +123,7 @@ public final class Checkpoint {
 
     public static Configs readConfigs(Path dir) throws CheckpointException {
         try {
-            Configs c = Json.read(Files.readString(dir.resolve(CONFIG)), Configs.class);
-            c.model().validate();
-            c.train().validate();
-            return c;
+            return Json.read(Files.readString(dir.resolve(CONFIG)), Configs.class).validate();
         } catch (IOException | IllegalArgumentException e) {
             throw new CheckpointException("checkpoint " + dir + ": " + CONFIG + " is unreadable: "
                     + e.getMessage(), e);

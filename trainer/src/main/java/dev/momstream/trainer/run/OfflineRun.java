@@ -4,8 +4,8 @@ import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.momstream.trainer.checkpoint.Checkpoint;
+import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.Json;
-import dev.momstream.trainer.config.MomConfig;
 import dev.momstream.trainer.data.TokenCorpus;
 import dev.momstream.trainer.data.WindowSampler;
 import dev.momstream.trainer.model.MomModel;
@@ -40,7 +40,7 @@ public final class OfflineRun {
      * @param checkpointEvery steps between checkpoints (0 = only at the end)
      * @param initFrom a vanilla checkpoint to build the MoM from (two-phase init), or null
      */
-    public record Options(MomConfig model, TrainConfig train, Path out, long steps, int evalEvery,
+    public record Options(Configs configs, Path out, long steps, int evalEvery,
             long evalTokens, int checkpointEvery, boolean resume, Path initFrom, Device device) {}
 
     /** Callbacks for progress display. */
@@ -63,10 +63,11 @@ public final class OfflineRun {
             throw new IOException(o.out() + " already holds checkpoints; pass --resume to continue "
                     + "that run or choose another --out");
         }
-        int window = o.model().contextLength() + 1;
-        WindowSampler sampler = new WindowSampler(data.train(), window, o.train().seed());
+        int window = o.configs().windowLength();
+        TrainConfig train = o.configs().train();
+        WindowSampler sampler = new WindowSampler(data.train(), window, train.seed());
         List<int[][]> validation = WindowSampler.sequentialBatches(data.validation(), window,
-                o.train().batchSize(), o.evalTokens());
+                train.batchSize(), o.evalTokens());
         Trainer trainer = latest.isPresent() ? resume(latest.get(), sampler, o) : fresh(o);
         long horizon = trainer.config().totalSteps();
         if (horizon > 0 && o.steps() > horizon) {
@@ -81,7 +82,7 @@ public final class OfflineRun {
         try (MomModel model = trainer.model(); Trainer t = trainer;
                 MetricsLog log = MetricsLog.append(o.out())) {
             Files.writeString(o.out().resolve("config.json"),
-                    Json.write(new Checkpoint.Configs(model.config(), t.config())));
+                    Json.write(t.configs()));
             while (t.state().step() < o.steps()) {
                 List<int[][]> micro = new ArrayList<>();
                 for (int i = 0; i < t.config().gradAccum(); i++) {
@@ -122,15 +123,18 @@ public final class OfflineRun {
     }
 
     private static Trainer fresh(Options o) throws IOException {
-        TrainConfig train = o.train().totalSteps() == 0 ? o.train().withTotalSteps(o.steps()) : o.train();
+        TrainConfig train = o.configs().train();
+        if (train.totalSteps() == 0) {
+            train = train.withTotalSteps(o.steps());
+        }
         MomModel model;
         if (o.initFrom() != null) {
             try (MomModel vanilla = Checkpoint.loadModel(o.initFrom(), o.device())) {
-                model = TwoPhaseInit.fromVanilla(vanilla, o.model(), train.seed());
+                model = TwoPhaseInit.fromVanilla(vanilla, o.configs().model(), train.seed());
             }
             LOG.info("Built the MoM from vanilla checkpoint {} (two-phase init)", o.initFrom());
         } else {
-            model = MomModel.create(o.model(), o.device(), DataType.FLOAT32, train.seed());
+            model = MomModel.create(o.configs().model(), o.device(), DataType.FLOAT32, train.seed());
         }
         return new Trainer(model, train);
     }

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
+import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.engine.Gradients;
 import dev.momstream.trainer.engine.NoGrad;
 import dev.momstream.trainer.engine.TorchRandom;
@@ -174,6 +175,11 @@ public final class Trainer implements AutoCloseable {
 
     public TrainConfig config() {
         return config;
+    }
+
+    /** The model's and this trainer's configuration. */
+    public Configs configs() {
+        return new Configs(model.config(), config);
     }
 
     public AdamW optimizer() {
