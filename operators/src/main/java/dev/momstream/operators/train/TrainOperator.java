@@ -1,7 +1,5 @@
 package dev.momstream.operators.train;
 
-import ai.djl.Device;
-import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.momstream.kafka.records.ModelEvent;
 import dev.momstream.kafka.records.TrainMetrics;
@@ -11,13 +9,12 @@ import dev.momstream.operators.records.Window;
 import dev.momstream.trainer.checkpoint.Checkpoint;
 import dev.momstream.trainer.checkpoint.CheckpointException;
 import dev.momstream.trainer.checkpoint.Manifest;
+import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.engine.TorchRuntime;
-import dev.momstream.trainer.model.MomModel;
 import dev.momstream.trainer.run.StepMetrics;
 import dev.momstream.trainer.train.EvalResult;
 import dev.momstream.trainer.train.StepResult;
-import dev.momstream.trainer.train.TrainConfig;
 import dev.momstream.trainer.train.Trainer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -143,11 +140,9 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
                     + " Flink checkpoint, or use a new run directory. Starting over would reuse version numbers.");
         }
         layout.sweepCheckpoints(Set.of()); // leftovers of attempts that never completed a checkpoint
-        TrainConfig train = spec.train();
-        Device device = TorchRuntime.device(spec.device());
-        trainer = new Trainer(MomModel.create(spec.model(), device, DataType.FLOAT32, train.seed()), train);
+        trainer = Trainer.fresh(new Configs(spec.model(), spec.train()), spec.device());
         ledger = new VersionLedger();
-        LOG.info("Train operator of run {} starts a fresh model on {}", spec.runId(), device);
+        LOG.info("Train operator of run {} starts a fresh model on {}", spec.runId(), trainer.model().device());
     }
 
     private void restore(String ledgerJson, OptionalLong restoredId) throws IOException {
@@ -171,7 +166,7 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
                     + " but Flink checkpoint " + snap.checkpointId() + " recorded " + snap.checksum()
                     + "; refusing to restore different weights");
         }
-        trainer = Checkpoint.loadTrainer(dir, TorchRuntime.device(spec.device()));
+        trainer = Trainer.restore(dir, spec.device());
         lastSaved = snap;
         lastValidation = snap.validation();
         restoredPublication = ledger.complete(snap.checkpointId()).orElse(null);
@@ -354,9 +349,7 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
             super.close();
         } finally {
             if (trainer != null) {
-                MomModel model = trainer.model();
                 trainer.close();
-                model.close();
                 trainer = null;
             }
         }

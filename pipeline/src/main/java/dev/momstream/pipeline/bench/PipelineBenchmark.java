@@ -1,7 +1,5 @@
 package dev.momstream.pipeline.bench;
 
-import ai.djl.Device;
-import ai.djl.ndarray.types.DataType;
 import dev.momstream.operators.pack.Packer;
 import dev.momstream.operators.records.DocRef;
 import dev.momstream.operators.records.Window;
@@ -15,8 +13,6 @@ import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.data.Corpus;
 import dev.momstream.trainer.data.Document;
 import dev.momstream.trainer.data.Gpt2Tokenizer;
-import dev.momstream.trainer.engine.TorchRuntime;
-import dev.momstream.trainer.model.MomModel;
 import dev.momstream.trainer.run.MetricsLog;
 import dev.momstream.trainer.run.StepMetrics;
 import dev.momstream.trainer.train.TrainConfig;
@@ -105,12 +101,8 @@ public final class PipelineBenchmark {
      */
     private static Timed trainerAlone(Options o, List<List<int[][]>> batches, Path resume, int until, Path save)
             throws IOException {
-        Device device = TorchRuntime.device(o.device());
-        TrainConfig train = o.configs().train();
-        Trainer trainer = resume == null
-                ? new Trainer(MomModel.create(o.configs().model(), device, DataType.FLOAT32, train.seed()), train)
-                : Checkpoint.loadTrainer(resume, device);
-        try {
+        try (Trainer trainer = resume == null ? Trainer.fresh(o.configs(), o.device())
+                : Trainer.restore(resume, o.device())) {
             int step = (int) trainer.state().step();
             int untimed = step + (resume == null ? o.warmupSteps() : 1);
             for (; step < untimed; step++) {
@@ -126,10 +118,6 @@ public final class PipelineBenchmark {
                 Checkpoint.save(trainer, save, Json.MAPPER.createObjectNode());
             }
             return timed;
-        } finally {
-            MomModel model = trainer.model();
-            trainer.close();
-            model.close();
         }
     }
 

@@ -5,7 +5,6 @@ import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.data.Corpus;
 import dev.momstream.trainer.data.TokenCorpus;
-import dev.momstream.trainer.engine.TorchRuntime;
 import dev.momstream.trainer.run.MetricsLog;
 import dev.momstream.trainer.run.OfflineRun;
 import dev.momstream.trainer.run.StepMetrics;
@@ -69,7 +68,7 @@ public final class TrainCommand implements Callable<Integer> {
         Path dir = out != null ? out : Path.of("runs", model.preset + "-" + model.size);
         TokenCorpus corpus = TokenCorpus.of(data == null ? Corpus.bundled() : Corpus.fromPath(data));
         OfflineRun.Options options = new OfflineRun.Options(configs, dir, steps,
-                evalEvery, evalTokens, checkpointEvery, resume, initFrom, TorchRuntime.device(device.name));
+                evalEvery, evalTokens, checkpointEvery, resume, initFrom, device.name);
         OfflineRun.Summary summary;
         try (Progress progress = Progress.start("train", steps, 0)) {
             summary = OfflineRun.run(corpus, options, m -> progress.update(m.step() + 1, status(m)));

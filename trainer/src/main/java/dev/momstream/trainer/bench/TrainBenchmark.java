@@ -85,8 +85,7 @@ public final class TrainBenchmark {
                 .totalSteps(warmup + steps).seed(1).maxBadSteps(1000).build();
         Random random = new Random(7);
         double[] ms = new double[steps];
-        try (MomModel model = MomModel.create(m, device, DataType.FLOAT32, 1);
-                Trainer trainer = new Trainer(model, t)) {
+        try (Trainer trainer = new Trainer(MomModel.create(m, device, DataType.FLOAT32, 1), t)) {
             for (int i = 0; i < warmup + steps; i++) {
                 int[][] windows = new int[c.batch()][m.contextLength() + 1];
                 for (int[] w : windows) {

@@ -170,7 +170,6 @@ public final class Checkpoint {
             trainer.optimizer().restore(m, v, state.adamUpdates());
         } catch (IOException | RuntimeException e) {
             trainer.close();
-            model.close();
             throw e;
         }
         return trainer;

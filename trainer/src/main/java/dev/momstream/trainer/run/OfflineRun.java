@@ -1,13 +1,12 @@
 package dev.momstream.trainer.run;
 
-import ai.djl.Device;
-import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.momstream.trainer.checkpoint.Checkpoint;
 import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.data.TokenCorpus;
 import dev.momstream.trainer.data.WindowSampler;
+import dev.momstream.trainer.engine.TorchRuntime;
 import dev.momstream.trainer.model.MomModel;
 import dev.momstream.trainer.model.TwoPhaseInit;
 import dev.momstream.trainer.train.EvalResult;
@@ -39,9 +38,10 @@ public final class OfflineRun {
      * @param evalTokens validation tokens per pass (0 = the whole validation split)
      * @param checkpointEvery steps between checkpoints (0 = only at the end)
      * @param initFrom a vanilla checkpoint to build the MoM from (two-phase init), or null
+     * @param device cpu, gpu or gpu:N
      */
     public record Options(Configs configs, Path out, long steps, int evalEvery,
-            long evalTokens, int checkpointEvery, boolean resume, Path initFrom, Device device) {}
+            long evalTokens, int checkpointEvery, boolean resume, Path initFrom, String device) {}
 
     /** Callbacks for progress display. */
     public interface Listener {
@@ -79,8 +79,7 @@ public final class OfflineRun {
         double last = Double.NaN;
         Double valLoss = null;
         long start = trainer.state().step();
-        try (MomModel model = trainer.model(); Trainer t = trainer;
-                MetricsLog log = MetricsLog.append(o.out())) {
+        try (Trainer t = trainer; MetricsLog log = MetricsLog.append(o.out())) {
             Files.writeString(o.out().resolve("config.json"),
                     Json.write(t.configs()));
             while (t.state().step() < o.steps()) {
@@ -127,20 +126,19 @@ public final class OfflineRun {
         if (train.totalSteps() == 0) {
             train = train.withTotalSteps(o.steps());
         }
-        MomModel model;
-        if (o.initFrom() != null) {
-            try (MomModel vanilla = Checkpoint.loadModel(o.initFrom(), o.device())) {
-                model = TwoPhaseInit.fromVanilla(vanilla, o.configs().model(), train.seed());
-            }
-            LOG.info("Built the MoM from vanilla checkpoint {} (two-phase init)", o.initFrom());
-        } else {
-            model = MomModel.create(o.configs().model(), o.device(), DataType.FLOAT32, train.seed());
+        if (o.initFrom() == null) {
+            return Trainer.fresh(o.configs().withTrain(train), o.device());
         }
+        MomModel model;
+        try (MomModel vanilla = Checkpoint.loadModel(o.initFrom(), TorchRuntime.device(o.device()))) {
+            model = TwoPhaseInit.fromVanilla(vanilla, o.configs().model(), train.seed());
+        }
+        LOG.info("Built the MoM from vanilla checkpoint {} (two-phase init)", o.initFrom());
         return new Trainer(model, train);
     }
 
     private static Trainer resume(Path dir, WindowSampler sampler, Options o) throws IOException {
-        Trainer t = Checkpoint.loadTrainer(dir, o.device());
+        Trainer t = Trainer.restore(dir, o.device());
         JsonNode cursor = Checkpoint.readState(dir).cursor();
         sampler.seek(Json.MAPPER.treeToValue(cursor, WindowSampler.Cursor.class));
         LOG.info("Resuming from {} at step {}", dir, t.state().step());

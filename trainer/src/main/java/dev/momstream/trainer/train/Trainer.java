@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
+import dev.momstream.trainer.checkpoint.Checkpoint;
 import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.engine.Gradients;
 import dev.momstream.trainer.engine.NoGrad;
@@ -16,6 +17,8 @@ import dev.momstream.trainer.model.MomModel;
 import dev.momstream.trainer.model.RouterStats;
 import dev.momstream.trainer.model.RoutingPolicy;
 import dev.momstream.trainer.model.TokenBatch;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +30,9 @@ import org.slf4j.LoggerFactory;
  * the learning-rate schedule, and the guard that keeps non-finite losses and gradients away
  * from the weights. Randomness (dropout) is reseeded from (seed, step, micro-batch) before every
  * forward, so a resumed run replays exactly what an uninterrupted one would have done.
+ *
+ * <p>A trainer owns its model: closing the trainer closes the model. {@link #fresh} and
+ * {@link #restore} make one on a device named as the command line names it.
  */
 public final class Trainer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
@@ -37,16 +43,41 @@ public final class Trainer implements AutoCloseable {
     private final LrSchedule schedule;
     private final TrainState state;
 
-    /** A trainer for a fresh run; {@code config.totalSteps()} is the schedule's horizon. */
+    /**
+     * A trainer of a freshly initialised model (seeded by the training seed) on {@code device}:
+     * {@code cpu}, {@code gpu} or {@code gpu:N}. {@code configs.train().totalSteps()} is the
+     * schedule's horizon.
+     */
+    public static Trainer fresh(Configs configs, String device) {
+        configs.validate();
+        TrainConfig train = configs.train();
+        return new Trainer(MomModel.create(configs.model(), TorchRuntime.device(device), DataType.FLOAT32,
+                train.seed()), train);
+    }
+
+    /** The trainer a checkpoint holds (model, optimizer moments, counters), verified first, on {@code device}. */
+    public static Trainer restore(Path checkpoint, String device) throws IOException {
+        return Checkpoint.loadTrainer(checkpoint, TorchRuntime.device(device));
+    }
+
+    /** A trainer of {@code model} (which it then owns) for a fresh run. */
     public Trainer(MomModel model, TrainConfig config) {
         this(model, config, TrainState.initial());
     }
 
-    /** A trainer that continues from {@code state} (see {@code Checkpoint}). */
+    /**
+     * A trainer of {@code model} that continues from {@code state}. It owns the model from here
+     * on, also when this constructor fails.
+     */
     public Trainer(MomModel model, TrainConfig config, TrainState state) {
         this.model = model;
-        this.config = config.validate();
-        this.optimizer = new AdamW(model.params(), config);
+        try {
+            this.config = config.validate();
+            this.optimizer = new AdamW(model.params(), config);
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
         this.schedule = new LrSchedule(config);
         this.state = state;
     }
@@ -195,8 +226,13 @@ public final class Trainer implements AutoCloseable {
         return state;
     }
 
+    /** Closes the optimizer's moments and the model. */
     @Override
     public void close() {
-        optimizer.close();
+        try {
+            optimizer.close();
+        } finally {
+            model.close();
+        }
     }
 }

@@ -2,15 +2,13 @@ package dev.momstream.trainer.train;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.Device;
-import ai.djl.ndarray.types.DataType;
+import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.MomConfig;
 import dev.momstream.trainer.config.ModelSize;
 import dev.momstream.trainer.config.Preset;
 import dev.momstream.trainer.data.Corpus;
 import dev.momstream.trainer.data.TokenCorpus;
 import dev.momstream.trainer.data.WindowSampler;
-import dev.momstream.trainer.model.MomModel;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -29,8 +27,7 @@ class LearningTest {
         TrainConfig train = TrainConfig.defaults().toBuilder().lr(3e-3).warmupSteps(30).totalSteps(300).build();
         List<int[][]> validation = WindowSampler.sequentialBatches(corpus.validation(),
                 model.contextLength() + 1, 16, 32_768);
-        try (MomModel m = MomModel.create(model, Device.cpu(), DataType.FLOAT32, train.seed());
-                Trainer trainer = new Trainer(m, train)) {
+        try (Trainer trainer = Trainer.fresh(new Configs(model, train), "cpu")) {
             double initial = trainer.evaluate(validation).loss();
             WindowSampler sampler = new WindowSampler(corpus.train(), model.contextLength() + 1, train.seed());
             for (int i = 0; i < train.totalSteps(); i++) {

@@ -13,6 +13,7 @@ import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.momstream.trainer.checkpoint.Checkpoint;
 import dev.momstream.trainer.checkpoint.CheckpointException;
+import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.config.MomConfig;
 import dev.momstream.trainer.config.ModelSize;
@@ -63,8 +64,7 @@ class TrainerTest {
     void resumedRunIsBitwiseEqualToAnUninterruptedOne(@TempDir Path dir) throws IOException {
         int[] tokens = stream();
         Map<String, byte[]> straight;
-        try (MomModel model = MomModel.create(MODEL, Device.cpu(), DataType.FLOAT32, TRAIN.seed());
-                Trainer trainer = new Trainer(model, TRAIN)) {
+        try (Trainer trainer = Trainer.fresh(new Configs(MODEL, TRAIN), "cpu")) {
             WindowSampler s = new WindowSampler(tokens, MODEL.contextLength() + 1, TRAIN.seed());
             for (int i = 0; i < 12; i++) {
                 trainer.step(micro(s));
@@ -73,8 +73,7 @@ class TrainerTest {
         }
 
         Path ckpt = dir.resolve("step-6");
-        try (MomModel model = MomModel.create(MODEL, Device.cpu(), DataType.FLOAT32, TRAIN.seed());
-                Trainer trainer = new Trainer(model, TRAIN)) {
+        try (Trainer trainer = Trainer.fresh(new Configs(MODEL, TRAIN), "cpu")) {
             WindowSampler s = new WindowSampler(tokens, MODEL.contextLength() + 1, TRAIN.seed());
             for (int i = 0; i < 6; i++) {
                 trainer.step(micro(s));
@@ -94,7 +93,6 @@ class TrainerTest {
                 assertTrue(r.gradNorm() > TRAIN.gradClip(), "clipping must be active");
             }
             resumed = snapshot(trainer);
-            trainer.model().close();
         }
         assertEquals(straight.keySet(), resumed.keySet());
         for (String name : straight.keySet()) {
@@ -132,8 +130,7 @@ class TrainerTest {
     @Test
     void corruptOrMismatchedCheckpointsAreRefusedNamingTheFile(@TempDir Path dir) throws IOException {
         Path good = dir.resolve("good");
-        try (MomModel model = MomModel.create(MODEL, Device.cpu(), DataType.FLOAT32, 1);
-                Trainer trainer = new Trainer(model, TRAIN)) {
+        try (Trainer trainer = new Trainer(MomModel.create(MODEL, Device.cpu(), DataType.FLOAT32, 1), TRAIN)) {
             WindowSampler s = new WindowSampler(stream(), MODEL.contextLength() + 1, 1);
             trainer.step(micro(s));
             Checkpoint.save(trainer, good, cursor(s));
@@ -160,8 +157,7 @@ class TrainerTest {
         // a consistent checkpoint of another shape: the digests pass, the layout check does not
         Path other = dir.resolve("other");
         MomConfig wider = MODEL.toBuilder().width(48, 4, 16).build();
-        try (MomModel model = MomModel.create(wider, Device.cpu(), DataType.FLOAT32, 1);
-                Trainer trainer = new Trainer(model, TRAIN)) {
+        try (Trainer trainer = new Trainer(MomModel.create(wider, Device.cpu(), DataType.FLOAT32, 1), TRAIN)) {
             Checkpoint.save(trainer, other, null);
         }
         Path mixed = copy(good, dir.resolve("mixed"));
@@ -174,12 +170,11 @@ class TrainerTest {
 
     @Test
     void nonFiniteStepsNeverReachTheWeightsAndStopTrainingAfterALimit(@TempDir Path dir) throws IOException {
-        try (MomModel model = MomModel.create(MODEL, Device.cpu(), DataType.FLOAT32, 1);
-                Trainer trainer = new Trainer(model, TRAIN)) {
+        try (Trainer trainer = new Trainer(MomModel.create(MODEL, Device.cpu(), DataType.FLOAT32, 1), TRAIN)) {
             WindowSampler s = new WindowSampler(stream(), MODEL.contextLength() + 1, 1);
             StepResult ok = trainer.step(micro(s));
             assertFalse(ok.skipped());
-            NDArray gamma = model.params().get("lnf.gamma");
+            NDArray gamma = trainer.model().params().get("lnf.gamma");
             float[] saved = gamma.toFloatArray();
             float[] poisoned = saved.clone();
             poisoned[0] = Float.POSITIVE_INFINITY;
@@ -210,6 +205,21 @@ class TrainerTest {
             assertFalse(trainer.step(micro(s)).skipped());
             assertEquals(0, trainer.state().consecutiveBad());
         }
+    }
+
+    /** The trainer owns its model: closing it frees the weights, also when it could not be made. */
+    @Test
+    void closingTheTrainerClosesItsModel() {
+        Trainer trainer = Trainer.fresh(new Configs(MODEL, TRAIN), "cpu");
+        NDArray wte = trainer.model().params().get("wte");
+        NDArray moment = trainer.optimizer().firstMoments().get("wte");
+        trainer.close();
+        assertTrue(wte.isReleased() && moment.isReleased());
+
+        MomModel orphan = MomModel.create(MODEL, Device.cpu(), DataType.FLOAT32, 1);
+        TrainConfig bad = TRAIN.toBuilder().batch(0, 1).build();
+        assertThrows(IllegalArgumentException.class, () -> new Trainer(orphan, bad));
+        assertTrue(orphan.params().get("wte").isReleased(), "a refused model must not leak");
     }
 
     @Test
