@@ -9,7 +9,6 @@ import dev.momstream.operators.records.Window;
 import dev.momstream.trainer.checkpoint.Checkpoint;
 import dev.momstream.trainer.checkpoint.CheckpointException;
 import dev.momstream.trainer.checkpoint.Manifest;
-import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.engine.TorchRuntime;
 import dev.momstream.trainer.run.StepMetrics;
@@ -140,7 +139,7 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
                     + " Flink checkpoint, or use a new run directory. Starting over would reuse version numbers.");
         }
         layout.sweepCheckpoints(Set.of()); // leftovers of attempts that never completed a checkpoint
-        trainer = Trainer.fresh(new Configs(spec.model(), spec.train()), spec.device());
+        trainer = Trainer.fresh(spec.configs(), spec.options().device());
         ledger = new VersionLedger();
         LOG.info("Train operator of run {} starts a fresh model on {}", spec.runId(), trainer.model().device());
     }
@@ -166,7 +165,7 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
                     + " but Flink checkpoint " + snap.checkpointId() + " recorded " + snap.checksum()
                     + "; refusing to restore different weights");
         }
-        trainer = Trainer.restore(dir, spec.device());
+        trainer = Trainer.restore(dir, spec.options().device());
         lastSaved = snap;
         lastValidation = snap.validation();
         restoredPublication = ledger.complete(snap.checkpointId()).orElse(null);
@@ -179,7 +178,7 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
     public void open() throws Exception {
         super.open();
         gauges = new TrainGauges(getMetricGroup().addGroup("train"));
-        configHash = TrainSpec.configHash(trainer.model().config(), trainer.config());
+        configHash = trainer.configs().hash();
         if (restoredPublication != null) {
             publish(restoredPublication);
             restoredPublication = null;
@@ -195,7 +194,7 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
     }
 
     private boolean stopped() {
-        return spec.stopAtStep() > 0 && trainer.state().step() >= spec.stopAtStep();
+        return spec.options().stopAtStep() > 0 && trainer.state().step() >= spec.options().stopAtStep();
     }
 
     @Override
@@ -241,10 +240,10 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
         }
         gauges.step(result);
         long done = trainer.state().step();
-        boolean last = done == spec.stopAtStep();
-        boolean validate = last || (spec.evalEvery() > 0 && done % spec.evalEvery() == 0);
+        boolean last = done == spec.options().stopAtStep();
+        boolean validate = last || (spec.options().evalEvery() > 0 && done % spec.options().evalEvery() == 0);
         Validation validation = validate ? validate(done) : null;
-        if (validation != null || last || done % spec.metricsEvery() == 0) {
+        if (validation != null || last || done % spec.options().metricsEvery() == 0) {
             StepMetrics m = StepMetrics.of(result, trainer.state().tokensSeen(),
                     validation == null ? null : validation.loss());
             output.collect(new StreamRecord<>(MetricsRecords.toRecord(spec.runId(), m)));
@@ -254,7 +253,7 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
     /** Keeps the first {@code maxEvalWindows} validation windows, so that the set stays fixed. */
     @Override
     public void processElement2(StreamRecord<Window> element) {
-        if (evalWindows.size() < spec.maxEvalWindows()) {
+        if (evalWindows.size() < spec.options().evalWindows()) {
             evalWindows.add(element.getValue().tokens());
             gauges.evalWindows.inc();
         }
@@ -330,7 +329,7 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
             Double loss = v != null && v.step() == s.step() ? v.loss() : null;
             output.collect(EVENTS, new StreamRecord<>(new ModelEvent(spec.runId(), publication.version(), s.step(),
                     s.tokensSeen(), s.path(), card.toString(), configHash, loss, s.takenAt())));
-            for (String expired : ledger.expire(spec.keepVersions())) {
+            for (String expired : ledger.expire(spec.options().keepVersions())) {
                 Checkpoint.delete(Path.of(expired));
             }
             layout.sweepCheckpoints(ledger.referencedPaths());

@@ -154,11 +154,10 @@ public final class PipelineBenchmark {
         Path runDir = o.workDir().resolve("run-" + System.currentTimeMillis());
         long steps = o.warmupSteps() + o.measuredSteps();
         RunSummary summary = new StreamingRun(RunOptions.builder(runDir, o.configs())
-                .steps(steps)
                 .feed(Feed.bundled())
-                .checkpointInterval(o.checkpointInterval())
-                .device(o.device())
-                .eval(0, 0) // no validation passes: the trainer-alone loop has none either
+                // no validation passes: the trainer-alone loop has none either
+                .trainer(t -> t.device(o.device()).stopAtStep(steps).eval(0, 0))
+                .job(j -> j.checkpointInterval(o.checkpointInterval()))
                 .build()).run(new StreamingRun.Listener() { });
         List<StepMetrics> rows = MetricsLog.read(runDir.resolve(MetricsLog.FILE));
         StepMetrics from = rows.get(o.warmupSteps() - 1);

@@ -1,5 +1,6 @@
 package dev.momstream.pipeline.cli;
 
+import dev.momstream.kafka.records.DocumentDecoder;
 import dev.momstream.kafka.settings.KafkaSettings;
 import dev.momstream.kafka.topics.Topic;
 import dev.momstream.kafka.topics.TopicAdmin;
@@ -32,7 +33,7 @@ public final class ProduceCommand implements Callable<Integer> {
     @Option(names = "--eval", description = "Send to text.eval (validation) instead of text.train.")
     boolean eval;
 
-    @Option(names = "--max-record-bytes", defaultValue = "1048576",
+    @Option(names = "--max-record-bytes", defaultValue = "" + DocumentDecoder.DEFAULT_MAX_BYTES,
             description = "Split texts into records of at most this size (default: ${DEFAULT-VALUE}).")
     int maxRecordBytes;
 

@@ -1,7 +1,9 @@
 package dev.momstream.pipeline.cli;
 
+import dev.momstream.kafka.records.DocumentDecoder;
+import dev.momstream.operators.train.TrainOptions;
 import dev.momstream.pipeline.job.Feed;
-import dev.momstream.pipeline.job.JobConfig;
+import dev.momstream.pipeline.job.JobOptions;
 import dev.momstream.pipeline.job.RunOptions;
 import dev.momstream.pipeline.job.RunSummary;
 import dev.momstream.pipeline.job.StreamingRun;
@@ -45,7 +47,7 @@ public final class RunCommand implements Callable<Integer> {
     @Mixin
     KafkaOptions kafka;
 
-    @Option(names = "--steps", defaultValue = "200",
+    @Option(names = "--steps", defaultValue = "" + RunOptions.DEFAULT_STEPS,
             description = "Stop once the version with this many steps is published; 0 = run until Ctrl-C (default: ${DEFAULT-VALUE}).")
     long steps;
 
@@ -63,7 +65,7 @@ public final class RunCommand implements Callable<Integer> {
             description = "Submit to a running Flink cluster (its REST port) instead of a local MiniCluster.")
     String jobManager;
 
-    @Option(names = "--parallelism", defaultValue = "1",
+    @Option(names = "--parallelism", defaultValue = "" + JobOptions.DEFAULT_PARALLELISM,
             description = "Parallelism of source, tokenize and pack; the trainer runs at 1 (default: ${DEFAULT-VALUE}).")
     int parallelism;
 
@@ -71,23 +73,24 @@ public final class RunCommand implements Callable<Integer> {
             description = "Partitions of text.train when it is created (default: the topic settings, 1).")
     int partitions;
 
-    @Option(names = "--checkpoint-interval", paramLabel = "SECONDS", defaultValue = "10",
+    @Option(names = "--checkpoint-interval", paramLabel = "SECONDS",
+            defaultValue = "" + JobOptions.DEFAULT_CHECKPOINT_SECONDS,
             description = "Flink checkpoint interval: versions are published, and metrics become visible, this often (default: ${DEFAULT-VALUE}).")
     double checkpointSeconds;
 
-    @Option(names = "--eval-every", defaultValue = "50",
+    @Option(names = "--eval-every", defaultValue = "" + TrainOptions.DEFAULT_EVAL_EVERY,
             description = "Steps between validation passes, also at --steps (default: ${DEFAULT-VALUE}).")
     int evalEvery;
 
-    @Option(names = "--eval-windows", defaultValue = "64",
+    @Option(names = "--eval-windows", defaultValue = "" + TrainOptions.DEFAULT_EVAL_WINDOWS,
             description = "Validation windows kept from text.eval (default: ${DEFAULT-VALUE}).")
     int evalWindows;
 
-    @Option(names = "--keep-versions", defaultValue = "5",
+    @Option(names = "--keep-versions", defaultValue = "" + TrainOptions.DEFAULT_KEEP_VERSIONS,
             description = "Keep trainer checkpoints of the newest N versions, 0 = all (default: ${DEFAULT-VALUE}).")
     int keepVersions;
 
-    @Option(names = "--max-record-bytes", defaultValue = "1048576",
+    @Option(names = "--max-record-bytes", defaultValue = "" + DocumentDecoder.DEFAULT_MAX_BYTES,
             description = "Larger input records are dead-lettered as OVERSIZED (default: ${DEFAULT-VALUE}).")
     int maxRecordBytes;
 
@@ -113,19 +116,16 @@ public final class RunCommand implements Callable<Integer> {
         Path dir = out != null ? out
                 : Path.of("runs", "stream-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
         RunOptions options = RunOptions.builder(dir, configs)
-                .steps(steps)
                 .kafka(kafka.settings())
                 .topics(kafka.topics())
                 .partitions(partitions)
                 .feed(noFeed ? Feed.none() : corpus != null ? Feed.of(corpus) : Feed.bundled())
-                .parallelism(parallelism)
-                .checkpointInterval(checkpointSeconds > 0 ? Duration.ofMillis((long) (checkpointSeconds * 1000))
-                        : JobConfig.DEFAULT_CHECKPOINT_INTERVAL)
-                .device(device.name)
                 .jobManager(jobManager)
-                .maxRecordBytes(maxRecordBytes)
-                .eval(evalEvery, evalWindows)
-                .keepVersions(keepVersions)
+                .trainer(t -> t.device(device.name).stopAtStep(steps).eval(evalEvery, evalWindows)
+                        .keepVersions(keepVersions))
+                .job(j -> j.parallelism(parallelism).maxRecordBytes(maxRecordBytes).checkpointInterval(
+                        checkpointSeconds > 0 ? Duration.ofMillis((long) (checkpointSeconds * 1000))
+                                : JobOptions.defaults().checkpointInterval()))
                 .build();
         StreamingRun run = new StreamingRun(options);
         CountDownLatch reported = new CountDownLatch(1);

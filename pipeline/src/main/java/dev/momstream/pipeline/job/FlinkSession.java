@@ -46,7 +46,7 @@ public final class FlinkSession {
         Configuration conf = PretrainingJob.configuration(c, restoreFrom);
         int port = webPort();
         conf.set(RestOptions.PORT, port);
-        conf.set(TaskManagerOptions.NUM_TASK_SLOTS, c.parallelism());
+        conf.set(TaskManagerOptions.NUM_TASK_SLOTS, c.options().parallelism());
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
         PretrainingJob.define(env, c, taps);
         JobClient client = env.executeAsync(jobName(c));

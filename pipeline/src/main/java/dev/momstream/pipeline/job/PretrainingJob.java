@@ -79,16 +79,16 @@ public final class PretrainingJob {
      */
     public static Configuration configuration(JobConfig c, Optional<Path> restoreFrom) {
         Configuration conf = new Configuration();
-        conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, c.checkpointInterval());
+        conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, c.options().checkpointInterval());
         conf.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
         conf.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
         conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, c.flinkCheckpoints().toUri().toString());
         conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
                 ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
-        conf.set(CheckpointingOptions.ENABLE_UNALIGNED, c.unalignedCheckpoints());
+        conf.set(CheckpointingOptions.ENABLE_UNALIGNED, c.options().unalignedCheckpoints());
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, c.restartAttempts());
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, c.restartDelay());
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, c.options().restartAttempts());
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, c.options().restartDelay());
         restoreFrom.ifPresent(p -> conf.set(StateRecoveryOptions.SAVEPOINT_PATH, p.toUri().toString()));
         return conf;
     }
@@ -96,9 +96,9 @@ public final class PretrainingJob {
     /** Adds the job's operators to {@code env}. */
     public static void define(StreamExecutionEnvironment env, JobConfig c, Taps taps) {
         TrainSpec spec = c.train();
-        DataStream<Window> training = windows(env, c, Topic.TEXT_TRAIN, "train", c.parallelism());
+        DataStream<Window> training = windows(env, c, Topic.TEXT_TRAIN, "train", c.options().parallelism());
         DataStream<Window> validation = windows(env, c, Topic.TEXT_EVAL, "eval", 1);
-        DataStream<Batch> batches = training.process(new BatchFunction(spec.windowsPerBatch()))
+        DataStream<Batch> batches = training.process(new BatchFunction(spec.configs().windowsPerStep()))
                 .name("batch").uid("batch").setParallelism(1).setMaxParallelism(1);
         // Flink gives pointwise (forward) network edges aligned barriers only, since in-flight data
         // of a pointwise edge cannot be redistributed on rescale; both trainer inputs are 1 -> 1,
@@ -124,13 +124,14 @@ public final class PretrainingJob {
                         "kafka-" + name)
                 .uid("kafka-" + name).setParallelism(parallelism);
         SingleOutputStreamOperator<TokenizedDoc> docs = raw
-                .process(new TokenizeFunction(new DocumentDecoder(c.maxRecordBytes(), DeadLetter.DEFAULT_MAX_PAYLOAD_BYTES)))
+                .process(new TokenizeFunction(
+                        new DocumentDecoder(c.options().maxRecordBytes(), DeadLetter.DEFAULT_MAX_PAYLOAD_BYTES)))
                 .name("tokenize-" + name).uid("tokenize-" + name).setParallelism(parallelism);
         docs.getSideOutput(TokenizeFunction.DEAD_LETTERS)
                 .sinkTo(sink(c, Topic.TEXT_DEADLETTER, "deadletters-" + name,
                         (DeadLetter d) -> d.sourceTopic() + "-" + d.partition() + "-" + d.offset()))
                 .name("dead-letter-sink-" + name).uid("dead-letter-sink-" + name).setParallelism(parallelism);
-        return docs.process(new PackFunction(c.train().windowLength()))
+        return docs.process(new PackFunction(c.train().configs().windowLength()))
                 .name("pack-" + name).uid("pack-" + name).setParallelism(parallelism);
     }
 
@@ -151,7 +152,8 @@ public final class PretrainingJob {
     private static <T> KafkaSink<T> sink(JobConfig c, Topic topic, String name, SerializableFunction<T, String> key) {
         Properties props = c.kafka().producerProperties();
         props.remove(CommonClientConfigs.CLIENT_ID_CONFIG);
-        props.setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, Long.toString(c.transactionTimeout().toMillis()));
+        props.setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
+                Long.toString(c.options().transactionTimeout().toMillis()));
         return KafkaSink.<T>builder()
                 .setKafkaProducerConfig(props)
                 .setRecordSerializer(new JsonRecordSchema<>(c.topics().name(topic), key))

@@ -2,76 +2,75 @@ package dev.momstream.pipeline.job;
 
 import dev.momstream.kafka.settings.KafkaSettings;
 import dev.momstream.kafka.topics.TopicCatalog;
+import dev.momstream.operators.train.TrainOptions;
 import dev.momstream.trainer.config.Configs;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.function.UnaryOperator;
 
 /**
- * How to run the streaming pipeline (see {@link StreamingRun}); {@link #builder} holds the
- * defaults.
+ * How to run the streaming pipeline (see {@link StreamingRun}): the one configuration of a run,
+ * made of the model's {@link Configs}, the train operator's {@link TrainOptions}, the job's
+ * {@link JobOptions}, where Kafka is and what to feed. Each record declares its own defaults;
+ * {@link #builder} starts from them.
  *
- * @param runDir             the run directory; an existing run there is continued
- * @param configs            model and training configuration of a new run (a continued run keeps its own)
- * @param steps              stop once the version with this many steps is published; 0 = run until stopped
- * @param kafka              client settings; without bootstrap servers an embedded broker is started
- *                           under {@code <run>/kafka}
- * @param topics             topic names and specs
- * @param partitions         partitions of {@code text.train} when created (0: as the catalog says)
- * @param feed               what a new run streams into the input topics
- * @param parallelism        parallelism of source, tokenize and pack
- * @param checkpointInterval Flink checkpoint interval
- * @param device             trainer device
- * @param jobManager         {@code host:port} of a Flink cluster to submit to; null = MiniCluster here
- * @param maxRecordBytes     record size limit (input decoding and feeding)
- * @param evalEvery          steps between validation passes (and always at {@code steps})
- * @param maxEvalWindows     validation windows kept by the trainer
- * @param keepVersions       trainer checkpoints kept for the newest this many versions (0 = all)
- * @param restartAttempts    fixed-delay restart attempts
- * @param restartDelay       delay between restarts
- * @param unaligned          unaligned checkpoints
- * @param timeout            give up (and fail) after this long; zero = never
- * @param taps               operators spliced into the job (tests)
+ * @param runDir     the run directory; an existing run there is continued
+ * @param configs    model and training configuration of a new run (a continued run keeps its own)
+ * @param kafka      client settings; without bootstrap servers an embedded broker is started
+ *                   under {@code <run>/kafka}
+ * @param topics     topic names and specs
+ * @param partitions partitions of {@code text.train} when created (0: as the catalog says)
+ * @param feed       what a new run streams into the input topics
+ * @param jobManager {@code host:port} of a Flink cluster to submit to; null = MiniCluster here
+ * @param timeout    give up (and fail) after this long; zero = never
+ * @param taps       operators spliced into the job (tests)
+ * @param trainer    the train operator's options; its {@code stopAtStep} is the run's length
+ * @param job        the Flink job's options
  */
-public record RunOptions(Path runDir, Configs configs, long steps, KafkaSettings kafka, TopicCatalog topics,
-                         int partitions, Feed feed, int parallelism, Duration checkpointInterval, String device,
-                         String jobManager, int maxRecordBytes, int evalEvery, int maxEvalWindows, int keepVersions,
-                         int restartAttempts, Duration restartDelay, boolean unaligned, Duration timeout, Taps taps) {
+public record RunOptions(Path runDir, Configs configs, KafkaSettings kafka, TopicCatalog topics, int partitions,
+                         Feed feed, String jobManager, Duration timeout, Taps taps, TrainOptions trainer,
+                         JobOptions job) {
+
+    /** A run that is not told otherwise stops at the version with this many steps. */
+    public static final long DEFAULT_STEPS = 200;
 
     public RunOptions {
         Objects.requireNonNull(runDir, "runDir");
-        Objects.requireNonNull(configs, "configs");
-        if (steps < 0 || partitions < 0 || parallelism < 1) {
-            throw new IllegalArgumentException("steps and partitions must not be negative, parallelism positive");
+        configs.validate();
+        Objects.requireNonNull(trainer, "trainer");
+        Objects.requireNonNull(job, "job");
+        if (partitions < 0) {
+            throw new IllegalArgumentException("partitions=" + partitions + " must not be negative");
         }
     }
 
+    /** The run stops once the version with this many steps is published; 0 = run until stopped. */
+    public long steps() {
+        return trainer.stopAtStep();
+    }
+
+    /**
+     * Defaults: {@link #DEFAULT_STEPS} steps, an embedded broker, the bundled corpus, and the
+     * defaults of {@link TrainOptions} and {@link JobOptions}.
+     */
     public static Builder builder(Path runDir, Configs configs) {
         return new Builder(runDir, configs);
     }
 
-    /** Defaults: 200 steps, embedded broker, bundled corpus, parallelism 1, 10 s checkpoints, cpu. */
+    /** Builds {@link RunOptions}; the trainer's and job's options change through their own builders. */
     public static final class Builder {
         private final Path runDir;
         private final Configs configs;
-        private long steps = 200;
         private KafkaSettings kafka = KafkaSettings.defaults();
         private TopicCatalog topics = TopicCatalog.defaults();
         private int partitions;
         private Feed feed = Feed.bundled();
-        private int parallelism = 1;
-        private Duration checkpointInterval = JobConfig.DEFAULT_CHECKPOINT_INTERVAL;
-        private String device = "cpu";
         private String jobManager;
-        private int maxRecordBytes = 1_048_576;
-        private int evalEvery = 50;
-        private int maxEvalWindows = 64;
-        private int keepVersions = 5;
-        private int restartAttempts = 10;
-        private Duration restartDelay = Duration.ofSeconds(5);
-        private boolean unaligned = true;
         private Duration timeout = Duration.ZERO;
         private Taps taps = Taps.none();
+        private TrainOptions trainer = TrainOptions.defaults().toBuilder().stopAtStep(DEFAULT_STEPS).build();
+        private JobOptions job = JobOptions.defaults();
 
         private Builder(Path runDir, Configs configs) {
             this.runDir = runDir;
@@ -79,8 +78,7 @@ public record RunOptions(Path runDir, Configs configs, long steps, KafkaSettings
         }
 
         public Builder steps(long v) {
-            steps = v;
-            return this;
+            return trainer(t -> t.stopAtStep(v));
         }
 
         public Builder kafka(KafkaSettings v) {
@@ -103,50 +101,8 @@ public record RunOptions(Path runDir, Configs configs, long steps, KafkaSettings
             return this;
         }
 
-        public Builder parallelism(int v) {
-            parallelism = v;
-            return this;
-        }
-
-        public Builder checkpointInterval(Duration v) {
-            checkpointInterval = v;
-            return this;
-        }
-
-        public Builder device(String v) {
-            device = v;
-            return this;
-        }
-
         public Builder jobManager(String v) {
             jobManager = v;
-            return this;
-        }
-
-        public Builder maxRecordBytes(int v) {
-            maxRecordBytes = v;
-            return this;
-        }
-
-        public Builder eval(int every, int windows) {
-            evalEvery = every;
-            maxEvalWindows = windows;
-            return this;
-        }
-
-        public Builder keepVersions(int v) {
-            keepVersions = v;
-            return this;
-        }
-
-        public Builder restarts(int attempts, Duration delay) {
-            restartAttempts = attempts;
-            restartDelay = delay;
-            return this;
-        }
-
-        public Builder unaligned(boolean v) {
-            unaligned = v;
             return this;
         }
 
@@ -160,10 +116,21 @@ public record RunOptions(Path runDir, Configs configs, long steps, KafkaSettings
             return this;
         }
 
+        /** The train operator's options, changed from what they are so far. */
+        public Builder trainer(UnaryOperator<TrainOptions.Builder> change) {
+            trainer = change.apply(trainer.toBuilder()).build();
+            return this;
+        }
+
+        /** The job's options, changed from what they are so far. */
+        public Builder job(UnaryOperator<JobOptions.Builder> change) {
+            job = change.apply(job.toBuilder()).build();
+            return this;
+        }
+
         public RunOptions build() {
-            return new RunOptions(runDir, configs, steps, kafka, topics, partitions, feed, parallelism,
-                    checkpointInterval, device, jobManager, maxRecordBytes, evalEvery, maxEvalWindows, keepVersions,
-                    restartAttempts, restartDelay, unaligned, timeout, taps);
+            return new RunOptions(runDir, configs, kafka, topics, partitions, feed, jobManager, timeout, taps, trainer,
+                    job);
         }
     }
 }

@@ -10,7 +10,6 @@ import dev.momstream.kafka.topics.TopicCatalog;
 import dev.momstream.operators.train.MetricsRecords;
 import dev.momstream.operators.train.TrainSpec;
 import dev.momstream.pipeline.report.Plots;
-import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.run.MetricsLog;
 import dev.momstream.trainer.run.StepMetrics;
 import java.io.IOException;
@@ -124,7 +123,7 @@ public final class StreamingRun {
         long lastLogged = lastLoggedStep(dir);
         JobConfig job = jobConfig(info, dir, kafka, topics);
         try (FeedThread feed = resumed ? FeedThread.idle() : FeedThread.start(options.feed(), kafka, topics,
-                options.maxRecordBytes())) {
+                options.job().maxRecordBytes())) {
             FlinkSession.Submitted submitted = submit(job, restore);
             JobClient client = submitted.client();
             Watched watched;
@@ -176,15 +175,8 @@ public final class StreamingRun {
     }
 
     private JobConfig jobConfig(RunDirectory.RunInfo info, RunDirectory dir, KafkaSettings kafka, TopicCatalog topics) {
-        TrainSpec spec = new TrainSpec(info.runId(), dir.path().toString(), Json.write(info.configs().model()),
-                Json.write(info.configs().train()), options.device(), options.steps(), 1, options.evalEvery(),
-                options.maxEvalWindows(), options.keepVersions());
-        return JobConfig.of(spec, kafka, topics)
-                .withParallelism(options.parallelism())
-                .withCheckpointInterval(options.checkpointInterval())
-                .withMaxRecordBytes(options.maxRecordBytes())
-                .withRestarts(options.restartAttempts(), options.restartDelay())
-                .withUnalignedCheckpoints(options.unaligned());
+        TrainSpec spec = new TrainSpec(info.runId(), dir.path().toString(), info.configs(), options.trainer());
+        return new JobConfig(spec, kafka, topics, options.job());
     }
 
     private FlinkSession.Submitted submit(JobConfig job, Optional<Path> restore) throws Exception {

@@ -46,7 +46,7 @@ class BrokerRestartTest {
                 }
             };
             RunSummary s = new StreamingRun(Streams.options(dir.resolve("run"), Streams.tiny(STEPS), kafka, topics, STEPS)
-                    .restarts(30, Duration.ofSeconds(2)).timeout(Duration.ofMinutes(6)).build())
+                    .job(j -> j.restarts(30, Duration.ofSeconds(2))).timeout(Duration.ofMinutes(6)).build())
                     .run(killAfterFirstVersion);
             restarter[0].join();
 

@@ -60,7 +60,7 @@ class DeadLetterTest {
         Streams.send(kafka, topics.name(Topic.TEXT_EVAL), Streams.utf8(good.subList(280, 300)));
 
         RunSummary s = new StreamingRun(Streams.options(dir.resolve("run"), Streams.tiny(STEPS), kafka, topics, STEPS)
-                .maxRecordBytes(LIMIT).build()).run(new StreamingRun.Listener() { });
+                .job(j -> j.maxRecordBytes(LIMIT)).build()).run(new StreamingRun.Listener() { });
 
         Map<String, Long> expectedCounts = bad.values().stream()
                 .collect(Collectors.groupingBy(RejectReason::name, TreeMap::new, Collectors.counting()));

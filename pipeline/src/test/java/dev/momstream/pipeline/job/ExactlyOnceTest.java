@@ -66,7 +66,7 @@ class ExactlyOnceTest {
         Streams.send(kafka, topics.name(Topic.TEXT_EVAL), Streams.utf8(docs.subList(240, 260)));
         Taps fault = Faults.failAfterStep(10);
         RunSummary s = new StreamingRun(Streams.options(dir.resolve("run"), Streams.tiny(20), kafka, topics, 20)
-                .parallelism(3).taps(fault).build()).run(new StreamingRun.Listener() { });
+                .job(j -> j.parallelism(3)).taps(fault).build()).run(new StreamingRun.Listener() { });
         assertTrue(Faults.fired(fault));
         assertTrue(s.restores() >= 1, "the job never restored a checkpoint");
         assertEquals(20, s.steps());

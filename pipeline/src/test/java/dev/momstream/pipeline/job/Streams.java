@@ -183,9 +183,8 @@ final class Streams {
                 .kafka(kafka)
                 .topics(topics)
                 .feed(Feed.none())
-                .checkpointInterval(Duration.ofSeconds(2))
-                .eval(10, 16)
-                .restarts(3, Duration.ofSeconds(1))
+                .trainer(t -> t.eval(10, 16))
+                .job(j -> j.checkpointInterval(Duration.ofSeconds(2)).restarts(3, Duration.ofSeconds(1)))
                 .timeout(Duration.ofMinutes(4));
     }
 }

@@ -22,6 +22,8 @@ public final class TorchRuntime {
     public static final String OFFLINE = "ai.djl.offline";
     public static final String OPT_OUT = "OPT_OUT_TRACKING";
     static final String THREADS = "ai.djl.pytorch.num_threads";
+    /** The device a model runs on unless the user names another (see {@link #device}). */
+    public static final String DEFAULT_DEVICE = "cpu";
 
     private static volatile Engine engine;
 
@@ -93,11 +95,11 @@ public final class TorchRuntime {
     }
 
     /**
-     * Parses a device flag: {@code cpu} (default), {@code gpu} (= {@code gpu:0}) or
-     * {@code gpu:N}. A GPU needs a CUDA libtorch (see README, "GPU").
+     * Parses a device flag: {@code cpu} ({@link #DEFAULT_DEVICE}, also for null), {@code gpu}
+     * (= {@code gpu:0}) or {@code gpu:N}. A GPU needs a CUDA libtorch (see README, "GPU").
      */
     public static Device device(String spec) {
-        String s = spec == null ? "cpu" : spec.trim().toLowerCase(Locale.ROOT);
+        String s = spec == null ? DEFAULT_DEVICE : spec.trim().toLowerCase(Locale.ROOT);
         if (s.equals("cpu")) {
             return Device.cpu();
         }

@@ -1,0 +1,124 @@
+package dev.momstream.pipeline.job;
+
+import dev.momstream.kafka.records.DocumentDecoder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * How the Flink job around the trainer runs; {@link #defaults()} declares every default (the
+ * {@code mom run} options show them).
+ *
+ * @param parallelism          parallelism of source, tokenize and pack; the trainer always runs at 1
+ * @param checkpointInterval   Flink checkpoint interval: how often a model version can be published
+ *                             and how far the exactly-once outputs (metrics, events, dead letters) lag
+ * @param maxRecordBytes       larger input records are dead-lettered as OVERSIZED
+ * @param restartAttempts      fixed-delay restart attempts after a failure
+ * @param restartDelay         delay between restart attempts
+ * @param transactionTimeout   Kafka {@code transaction.timeout.ms} of the exactly-once sinks: above
+ *                             the longest checkpoint, below the broker's 15 min maximum
+ * @param unalignedCheckpoints whether checkpoint barriers may overtake buffered windows (see
+ *                             {@link PretrainingJob})
+ */
+public record JobOptions(int parallelism, Duration checkpointInterval, int maxRecordBytes, int restartAttempts,
+                         Duration restartDelay, Duration transactionTimeout, boolean unalignedCheckpoints) {
+
+    public static final int DEFAULT_PARALLELISM = 1;
+    public static final int DEFAULT_CHECKPOINT_SECONDS = 10;
+    /** Kafka's default {@code transaction.max.timeout.ms}: brokers refuse longer transactions. */
+    static final Duration MAX_TRANSACTION_TIMEOUT = Duration.ofMinutes(15);
+
+    public JobOptions {
+        Objects.requireNonNull(checkpointInterval, "checkpointInterval");
+        Objects.requireNonNull(restartDelay, "restartDelay");
+        Objects.requireNonNull(transactionTimeout, "transactionTimeout");
+        List<String> problems = new ArrayList<>();
+        if (parallelism < 1) {
+            problems.add("parallelism=" + parallelism + " must be at least 1");
+        }
+        if (checkpointInterval.isNegative() || checkpointInterval.isZero()) {
+            problems.add("checkpointInterval=" + checkpointInterval + " must be positive");
+        }
+        if (maxRecordBytes < 1) {
+            problems.add("maxRecordBytes=" + maxRecordBytes + " must be at least 1");
+        }
+        if (restartAttempts < 0) {
+            problems.add("restartAttempts=" + restartAttempts + " must not be negative");
+        }
+        if (transactionTimeout.compareTo(MAX_TRANSACTION_TIMEOUT) > 0) {
+            problems.add("transactionTimeout=" + transactionTimeout
+                    + " is above Kafka's default transaction.max.timeout.ms (15 min)");
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("invalid job options: " + String.join("; ", problems));
+        }
+    }
+
+    /** 10 s exactly-once checkpoints (unaligned), 1 MiB records, 10 restarts 5 s apart, 5 min transactions. */
+    public static JobOptions defaults() {
+        return new JobOptions(DEFAULT_PARALLELISM, Duration.ofSeconds(DEFAULT_CHECKPOINT_SECONDS),
+                DocumentDecoder.DEFAULT_MAX_BYTES, 10, Duration.ofSeconds(5), Duration.ofMinutes(5), true);
+    }
+
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /** A copy to change; {@link #build()} validates. */
+    public static final class Builder {
+        private int parallelism;
+        private Duration checkpointInterval;
+        private int maxRecordBytes;
+        private int restartAttempts;
+        private Duration restartDelay;
+        private Duration transactionTimeout;
+        private boolean unalignedCheckpoints;
+
+        private Builder(JobOptions o) {
+            parallelism = o.parallelism;
+            checkpointInterval = o.checkpointInterval;
+            maxRecordBytes = o.maxRecordBytes;
+            restartAttempts = o.restartAttempts;
+            restartDelay = o.restartDelay;
+            transactionTimeout = o.transactionTimeout;
+            unalignedCheckpoints = o.unalignedCheckpoints;
+        }
+
+        public Builder parallelism(int v) {
+            parallelism = v;
+            return this;
+        }
+
+        public Builder checkpointInterval(Duration v) {
+            checkpointInterval = v;
+            return this;
+        }
+
+        public Builder maxRecordBytes(int v) {
+            maxRecordBytes = v;
+            return this;
+        }
+
+        public Builder restarts(int attempts, Duration delay) {
+            restartAttempts = attempts;
+            restartDelay = delay;
+            return this;
+        }
+
+        public Builder transactionTimeout(Duration v) {
+            transactionTimeout = v;
+            return this;
+        }
+
+        public Builder unalignedCheckpoints(boolean v) {
+            unalignedCheckpoints = v;
+            return this;
+        }
+
+        public JobOptions build() {
+            return new JobOptions(parallelism, checkpointInterval, maxRecordBytes, restartAttempts, restartDelay,
+                    transactionTimeout, unalignedCheckpoints);
+        }
+    }
+}
