@@ -170,8 +170,10 @@ public final class RunCommand implements Callable<Integer> {
         System.out.printf("run %s%s in %s (%.0f s)%n", s.runId(), s.resumed() ? " (continued)" : "", s.runDir(), s.seconds());
         System.out.printf("steps %d, %,d tokens, loss %.3f -> %.3f, validation %s%n", s.steps(), s.tokens(),
                 s.firstLoss(), s.lastLoss(), s.validationLoss() == null ? "n/a" : String.format("%.3f", s.validationLoss()));
-        System.out.printf("checkpoints completed %d (failed %d, restored %d), versions published %d (latest v%d)%n",
-                s.checkpointsCompleted(), s.checkpointsFailed(), s.restores(), s.versionsPublished(), s.latestVersion());
+        System.out.printf("checkpoints completed %d (failed %d, restored %d%s), versions published %d (latest v%d)%n",
+                s.checkpointsCompleted(), s.checkpointsFailed(), s.restores(),
+                s.checkpointsSkipped() > 0 ? ", " + s.checkpointsSkipped() + " skipped while tasks started" : "",
+                s.versionsPublished(), s.latestVersion());
         System.out.println("dead letters: " + (s.deadLetters().isEmpty() ? "none" : s.deadLetters()));
     }
 

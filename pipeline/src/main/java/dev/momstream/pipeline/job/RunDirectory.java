@@ -93,7 +93,8 @@ public final class RunDirectory {
         }
     }
 
-    private static long checkpointId(Path chk) {
+    /** The id of a retained Flink checkpoint ({@code chk-<id>}), -1 for another name. */
+    static long checkpointId(Path chk) {
         Matcher m = CHK.matcher(chk.getFileName().toString());
         return m.matches() ? Long.parseLong(m.group(1)) : -1;
     }

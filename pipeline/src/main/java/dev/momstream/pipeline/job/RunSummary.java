@@ -14,7 +14,10 @@ import java.util.Map;
  * @param lastLoss             last logged training loss (NaN if none)
  * @param validationLoss       last validation loss, or null
  * @param checkpointsCompleted Flink checkpoints completed by this job
- * @param checkpointsFailed    Flink checkpoints that failed in this job
+ * @param checkpointsFailed    Flink checkpoints that began in this job and failed
+ * @param checkpointsSkipped   periodic triggers that could not begin a checkpoint because a task was
+ *                             still starting (Flink counts them as failed; see
+ *                             {@link FlinkRest.CheckpointCounts})
  * @param restores             times this job restarted from a checkpoint after a failure (or
  *                             continued a previous run)
  * @param versionsPublished    model versions this job published (republished ones not counted)
@@ -25,6 +28,6 @@ import java.util.Map;
  */
 public record RunSummary(String runId, String runDir, boolean resumed, long steps, long tokens, double firstLoss,
                          double lastLoss, Double validationLoss, long checkpointsCompleted, long checkpointsFailed,
-                         long restores, long versionsPublished, long latestVersion, Map<String, Long> deadLetters, String webUi,
-                         double seconds) {
+                         long checkpointsSkipped, long restores, long versionsPublished, long latestVersion,
+                         Map<String, Long> deadLetters, String webUi, double seconds) {
 }

@@ -133,7 +133,7 @@ public final class StreamingRun {
                 listener.started(new Started(info.runId(), dir.path(), resumed, lastLogged + 1, kafka.bootstrapServers(),
                         submitted.webUi(), client.getJobID()));
                 watched = watch(monitor, log, client, feed, lastLogged, publishedBefore, listener, startNanos);
-                counts = checkpointCounts(submitted);
+                counts = checkpointCounts(submitted, restore.map(RunDirectory::checkpointId).orElse(0L) + 1);
             } finally {
                 cancel(client);
             }
@@ -246,12 +246,13 @@ public final class StreamingRun {
         }
     }
 
-    private static FlinkRest.CheckpointCounts checkpointCounts(FlinkSession.Submitted submitted) {
+    /** Counted before the job is cancelled: cancelling aborts the checkpoint in flight, if any. */
+    private static FlinkRest.CheckpointCounts checkpointCounts(FlinkSession.Submitted submitted, long firstId) {
         try {
-            return new FlinkRest(submitted.webUi()).checkpoints(submitted.client().getJobID());
+            return new FlinkRest(submitted.webUi()).checkpoints(submitted.client().getJobID(), firstId);
         } catch (IOException e) {
             LOG.warn("Cannot read checkpoint counts from {}: {}", submitted.webUi(), e.getMessage());
-            return new FlinkRest.CheckpointCounts(-1, -1, -1);
+            return FlinkRest.CheckpointCounts.UNKNOWN;
         }
     }
 
@@ -292,7 +293,8 @@ public final class StreamingRun {
                 latest != null ? latest.tokensSeen() : rows.isEmpty() ? 0 : rows.get(rows.size() - 1).tokens(),
                 trained.isEmpty() ? Double.NaN : trained.get(0).loss(),
                 trained.isEmpty() ? Double.NaN : trained.get(trained.size() - 1).loss(),
-                validation, counts.completed(), counts.failed(), counts.restored(), watched.newVersions(),
+                validation, counts.completed(), counts.failed(), counts.skipped(), counts.restored(),
+                watched.newVersions(),
                 latest == null ? 0 : latest.version(), deadLetters, webUi.toString(),
                 (System.nanoTime() - startNanos) / 1e9);
     }

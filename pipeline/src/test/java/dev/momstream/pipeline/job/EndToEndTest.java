@@ -16,6 +16,7 @@ import dev.momstream.trainer.run.MetricsLog;
 import dev.momstream.trainer.run.StepMetrics;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -36,12 +37,15 @@ class EndToEndTest {
         Streams.send(kafka, topics.name(Topic.TEXT_EVAL), Streams.utf8(docs.subList(360, 400)));
 
         Path runDir = dir.resolve("run");
-        RunSummary summary = new StreamingRun(Streams.options(runDir, Streams.tiny(STEPS), kafka, topics, STEPS).build())
-                .run(new StreamingRun.Listener() { });
+        // the train task starts 5 s slower, as with a large model: checkpoint triggers find it starting
+        RunSummary summary = new StreamingRun(Streams.options(runDir, Streams.tiny(STEPS), kafka, topics, STEPS)
+                .taps(Faults.slowStart(Duration.ofSeconds(5))).build()).run(new StreamingRun.Listener() { });
 
         assertEquals(STEPS, summary.steps());
         assertEquals((long) STEPS * 4 * 32, summary.tokens());
         assertTrue(summary.checkpointsCompleted() >= 2, "checkpoints: " + summary.checkpointsCompleted());
+        assertEquals(0, summary.checkpointsFailed(), "a healthy run has no failed checkpoint");
+        assertTrue(summary.checkpointsSkipped() >= 1, "triggers while the trainer started: " + summary.checkpointsSkipped());
         assertTrue(summary.versionsPublished() >= 1);
         assertEquals(Map.of(), summary.deadLetters());
 

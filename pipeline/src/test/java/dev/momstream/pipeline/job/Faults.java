@@ -1,12 +1,15 @@
 package dev.momstream.pipeline.job;
 
 import dev.momstream.kafka.records.TrainMetrics;
+import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.UnaryOperator;
 import org.apache.flink.api.common.functions.MapFunction;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
@@ -45,6 +48,15 @@ final class Faults {
         return new Tap(arm(), steps, true).taps();
     }
 
+    /**
+     * Keeps the train task starting for {@code delay} longer (a chained operator that waits in
+     * its {@code open}), as loading a large model would: meanwhile no checkpoint can begin.
+     */
+    static Taps slowStart(Duration delay) {
+        return new Taps(metrics -> metrics.map(new SlowOpen(delay.toMillis())).name("slow-start").uid("slow-start")
+                .setParallelism(1));
+    }
+
     static boolean fired(Taps taps) {
         return firedAt(taps) != NOT_FIRED;
     }
@@ -80,6 +92,24 @@ final class Faults {
             SingleOutputStreamOperator<TrainMetrics> tapped = metrics.map(new FailingMap(id, afterSteps, inCheckpoint))
                     .name("fault").uid("fault").setParallelism(1);
             return inCheckpoint ? tapped.disableChaining() : tapped;
+        }
+    }
+
+    static final class SlowOpen extends RichMapFunction<TrainMetrics, TrainMetrics> {
+        private final long millis;
+
+        SlowOpen(long millis) {
+            this.millis = millis;
+        }
+
+        @Override
+        public void open(OpenContext context) throws InterruptedException {
+            Thread.sleep(millis);
+        }
+
+        @Override
+        public TrainMetrics map(TrainMetrics m) {
+            return m;
         }
     }
 

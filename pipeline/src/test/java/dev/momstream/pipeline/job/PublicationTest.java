@@ -34,6 +34,7 @@ class PublicationTest {
         assertTrue(Faults.fired(fault));
         long failed = Faults.failedCheckpoint(fault);
         assertTrue(s.restores() >= 1, "the job did not restart after checkpoint " + failed + " failed");
+        assertTrue(s.checkpointsFailed() >= 1, "checkpoint " + failed + " is not counted as failed");
 
         RunLayout layout = new RunLayout(run);
         List<Long> cards = layout.cards().stream().map(LineageCard::version).toList();
