@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** A failure mid-run changes nothing: not the weights, not which documents were trained on. */
-class ExactlyOnceTest {
+class ExactlyOnceIT {
 
     private static final int STEPS = 24;
     private static final int FAIL_AFTER = 14;

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Documents in through a real broker, out as checkpoints, metrics and model events. */
-class EndToEndTest {
+class EndToEndIT {
 
     private static final int STEPS = 30;
 

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Bad input goes to the dead-letter topic with its reason, good input to training; nothing is lost. */
-class DeadLetterTest {
+class DeadLetterIT {
 
     private static final int LIMIT = 4096;
     private static final int STEPS = 20;

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Versions come from completed checkpoints only, and only ever increase, across restarts too. */
-class PublicationTest {
+class PublicationIT {
 
     @Test
     void aCheckpointThatFailsAfterTheTrainerSnapshotIsNeverPublished(@TempDir Path dir) throws Exception {
@@ -44,7 +44,7 @@ class PublicationTest {
         assertStrictlyIncreasing(events);
         assertTrue(events.get(events.size() - 1) > failed);
         assertFalse(Files.exists(layout.checkpoint(failed)), "the failed checkpoint's trainer state was kept");
-        ExactlyOnceTest.assertExactlyOnce(run, Map.of(topics.name(Topic.TEXT_TRAIN) + "/0", 180L));
+        ExactlyOnceIT.assertExactlyOnce(run, Map.of(topics.name(Topic.TEXT_TRAIN) + "/0", 180L));
     }
 
     @Test
@@ -66,7 +66,7 @@ class PublicationTest {
         assertStrictlyIncreasing(versions);
         assertEquals(new RunLayout(run).cards().stream().map(LineageCard::version).toList(), versions);
         assertTrue(events.stream().filter(e -> e.step() > 10).allMatch(e -> e.version() > lastOfFirst));
-        ExactlyOnceTest.assertExactlyOnce(run, Map.of(topics.name(Topic.TEXT_TRAIN) + "/0", 180L));
+        ExactlyOnceIT.assertExactlyOnce(run, Map.of(topics.name(Topic.TEXT_TRAIN) + "/0", 180L));
 
         // Without its retained Flink checkpoint a run cannot continue: it would reuse version numbers.
         try (Stream<Path> walk = Files.walk(run.resolve(RunDirectory.FLINK_CHECKPOINTS))) {

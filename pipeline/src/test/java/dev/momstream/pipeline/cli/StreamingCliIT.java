@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** `mom produce` and `mom run` as a user runs them: real broker, real MiniCluster. */
-class StreamingCliTest {
+class StreamingCliIT {
 
     /** A small model so that a run takes seconds; the vocabulary stays GPT-2's. */
     private static final String[] SMALL = {"--d=32", "--heads=2", "--contextLength=32", "--batchSize=4",

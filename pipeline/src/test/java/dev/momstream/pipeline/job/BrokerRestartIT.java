@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The broker dies (kill -9) mid-run and comes back: the job recovers and completes, exactly once. */
-class BrokerRestartTest {
+class BrokerRestartIT {
 
     private static final int STEPS = 30;
 
@@ -52,7 +52,7 @@ class BrokerRestartTest {
 
             assertTrue(restarted.get());
             assertEquals(STEPS, s.steps());
-            ExactlyOnceTest.assertExactlyOnce(dir.resolve("run"), Map.of(topics.name(Topic.TEXT_TRAIN) + "/0", 220L));
+            ExactlyOnceIT.assertExactlyOnce(dir.resolve("run"), Map.of(topics.name(Topic.TEXT_TRAIN) + "/0", 220L));
             List<Long> versions = Streams.events(kafka, topics).stream().map(ModelEvent::version).toList();
             assertEquals(versions.stream().sorted().distinct().toList(), versions, "events not strictly increasing");
         }
