@@ -10,7 +10,6 @@ import dev.momstream.trainer.checkpoint.Checkpoint;
 import dev.momstream.trainer.checkpoint.CheckpointException;
 import dev.momstream.trainer.checkpoint.Manifest;
 import dev.momstream.trainer.config.Json;
-import dev.momstream.trainer.engine.TorchRuntime;
 import dev.momstream.trainer.run.StepMetrics;
 import dev.momstream.trainer.train.EvalResult;
 import dev.momstream.trainer.train.StepResult;
@@ -123,7 +122,6 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
         heldState.get().forEach(held::add);
         List<String> saved = new ArrayList<>();
         ledgerState.get().forEach(saved::add);
-        TorchRuntime.engine();
         if (saved.isEmpty()) {
             startFresh();
         } else {
@@ -141,7 +139,7 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
         layout.sweepCheckpoints(Set.of()); // leftovers of attempts that never completed a checkpoint
         trainer = Trainer.fresh(spec.configs(), spec.options().device());
         ledger = new VersionLedger();
-        LOG.info("Train operator of run {} starts a fresh model on {}", spec.runId(), trainer.model().device());
+        LOG.info("Train operator of run {} starts a fresh model on {}", spec.runId(), spec.options().device());
     }
 
     private void restore(String ledgerJson, OptionalLong restoredId) throws IOException {

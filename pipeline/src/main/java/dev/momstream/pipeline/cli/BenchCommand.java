@@ -2,7 +2,6 @@ package dev.momstream.pipeline.cli;
 
 import dev.momstream.trainer.bench.TrainBenchmark;
 import dev.momstream.trainer.config.Json;
-import dev.momstream.trainer.engine.TorchRuntime;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -46,7 +45,7 @@ public final class BenchCommand implements Runnable {
                 System.out.printf("%-14s %-8s %3s %3s %3s %12s %6s %5s %10s %10s %7s%n", "config", "preset",
                         "N", "K", "H", "params", "batch", "ctx", "ms/step", "tokens/s", "MFU");
             }
-            TrainBenchmark.Result r = TrainBenchmark.run(cases, warmup, steps, TorchRuntime.device(device.name),
+            TrainBenchmark.Result r = TrainBenchmark.run(cases, warmup, steps, device.name,
                     row -> {
                         if (!json) {
                             System.out.printf("%-14s %-8s %3d %3d %3d %,12d %6d %5d %10.1f %10.0f %6.1f%%%n",

@@ -5,7 +5,6 @@ import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.data.Corpus;
 import dev.momstream.trainer.data.TokenCorpus;
 import dev.momstream.trainer.data.WindowSampler;
-import dev.momstream.trainer.engine.TorchRuntime;
 import dev.momstream.trainer.model.MomModel;
 import dev.momstream.trainer.train.EvalResult;
 import dev.momstream.trainer.train.Evaluator;
@@ -44,7 +43,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         TokenCorpus corpus = TokenCorpus.of(data == null ? Corpus.bundled() : Corpus.fromPath(data));
-        try (MomModel model = Checkpoint.loadModel(checkpoint, TorchRuntime.device(device.name))) {
+        try (MomModel model = Checkpoint.loadModel(checkpoint, device.name)) {
             List<int[][]> batches = WindowSampler.sequentialBatches(corpus.validation(),
                     model.config().contextLength() + 1, batchSize, evalTokens);
             EvalResult r = Evaluator.evaluate(model, batches);

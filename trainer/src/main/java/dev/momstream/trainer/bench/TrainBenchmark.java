@@ -68,7 +68,9 @@ public final class TrainBenchmark {
         return p.at(ModelSize.TINY).toBuilder().width(256, 8, 128).router(p.at(ModelSize.TINY).router(), 64).build();
     }
 
-    public static Result run(List<Case> cases, int warmup, int steps, Device device, Consumer<Row> progress) {
+    /** Times every case on {@code deviceName} ({@code cpu}, {@code gpu} or {@code gpu:N}). */
+    public static Result run(List<Case> cases, int warmup, int steps, String deviceName, Consumer<Row> progress) {
+        Device device = TorchRuntime.device(deviceName);
         double peak = peakGflops(device);
         List<Row> rows = new ArrayList<>();
         for (Case c : cases) {

@@ -147,6 +147,11 @@ public final class Checkpoint {
         return new MomModel(config, loadParams(dir, config, device, dtype));
     }
 
+    /** As {@link #loadModel(Path, Device)}, on a device named as the command line names it (cpu, gpu, gpu:N). */
+    public static MomModel loadModel(Path dir, String device) throws IOException {
+        return loadModel(dir, TorchRuntime.device(device));
+    }
+
     /** Model, optimizer and counters of a verified checkpoint, ready to continue training. */
     public static Trainer loadTrainer(Path dir, Device device) throws IOException {
         verify(dir);
