@@ -57,8 +57,10 @@ import org.slf4j.LoggerFactory;
  * {@link ModelEvent} on {@link #EVENTS}. That event rides in the exactly-once sink's transaction of
  * the next checkpoint, which may abort; so a restore from checkpoint n (which completed by
  * definition) publishes version n again, rewriting an identical card and re-sending an identical
- * event. Each version's event is thereby committed exactly once, and never for a checkpoint that
- * did not complete.
+ * event. A version whose notification came only after checkpoint n's snapshot (its event rode in
+ * the aborted transaction too; its card is on disk) is republished first, as itself. Each
+ * version's event is thereby committed exactly once, and never for a checkpoint that did not
+ * complete.
  *
  * <p><b>Stopping.</b> With {@code stopAtStep = N}, batches after step N are held in state and the
  * operator parks: a mail that sleeps briefly and re-enqueues itself keeps the task from reading
@@ -97,7 +99,7 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
     private transient MailboxExecutor mailbox;
     private transient Validation lastValidation;
     private transient TrainerSnapshot lastSaved;
-    private transient Publication restoredPublication;
+    private transient List<Publication> republish;
     private transient TrainGauges gauges;
     private transient String configHash;
     private transient boolean parkLogged;
@@ -166,7 +168,7 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
         trainer = Trainer.restore(dir, spec.options().device());
         lastSaved = snap;
         lastValidation = snap.validation();
-        restoredPublication = ledger.complete(snap.checkpointId()).orElse(null);
+        republish = ledger.restored(snap.checkpointId(), version -> Files.exists(layout.card(version)));
         layout.sweepCheckpoints(ledger.referencedPaths());
         LOG.info("Train operator of run {} restored checkpoint {} at step {} from {}", spec.runId(),
                 snap.checkpointId(), snap.step(), dir);
@@ -177,9 +179,9 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
         super.open();
         gauges = new TrainGauges(getMetricGroup().addGroup("train"));
         configHash = trainer.configs().hash();
-        if (restoredPublication != null) {
-            publish(restoredPublication);
-            restoredPublication = null;
+        if (republish != null) {
+            republish.forEach(this::publish);
+            republish = null;
         }
         drain(); // batches a stopped run held come before anything still in flight
     }
@@ -248,7 +250,7 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
         }
     }
 
-    /** Keeps the first {@code maxEvalWindows} validation windows, so that the set stays fixed. */
+    /** Keeps the first {@code evalWindows} validation windows, so that the set stays fixed. */
     @Override
     public void processElement2(StreamRecord<Window> element) {
         if (evalWindows.size() < spec.options().evalWindows()) {

@@ -5,6 +5,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.LongPredicate;
 
 /**
  * Decides which checkpoints become model versions. Pure bookkeeping, kept (as {@link State}) in
@@ -91,6 +92,26 @@ public final class VersionLedger {
         lastPublishedStep = done.step();
         retained.add(new Retained(checkpointId, done.path(), done.step()));
         return Optional.of(publication);
+    }
+
+    /**
+     * After a restore from checkpoint {@code checkpointId}, which completed: the versions to
+     * publish again, oldest first. A completion notification may arrive after the next snapshot,
+     * so the restored state can still hold as pending a snapshot whose version was published
+     * before the failure ({@code published} says which); such a version is republished as itself,
+     * with its own lineage, rather than merged into the next one, which would name its documents
+     * twice. Older pending snapshots that were never published (aborted checkpoints) still merge
+     * into the next version.
+     */
+    public List<Publication> restored(long checkpointId, LongPredicate published) {
+        List<Publication> out = new ArrayList<>();
+        for (TrainerSnapshot s : List.copyOf(pending)) {
+            long id = s.checkpointId();
+            if (id == checkpointId || (id < checkpointId && published.test(id))) {
+                complete(id).ifPresent(out::add);
+            }
+        }
+        return out;
     }
 
     /**

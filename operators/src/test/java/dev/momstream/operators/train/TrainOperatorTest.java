@@ -167,6 +167,40 @@ class TrainOperatorTest {
         }
     }
 
+    /**
+     * Completion notifications may arrive after the next snapshot: then the state of that next
+     * checkpoint still holds the published version as pending. A restore from it must publish
+     * that version again as itself (its event rode in a transaction the failure aborted), not
+     * merge its documents into the next version, which would name them twice.
+     */
+    @Test
+    void aVersionPublishedAfterTheNextSnapshotIsRepublishedAsItselfByARestore() throws Exception {
+        OperatorSubtaskState atThree;
+        try (var h = harness(NO_EVAL)) {
+            h.open();
+            h.processElement1(new StreamRecord<>(batch()));
+            h.snapshot(1, 1);
+            h.notifyOfCompletedCheckpoint(1);
+            h.processElement1(new StreamRecord<>(batch()));
+            h.snapshot(2, 2);
+            h.processElement1(new StreamRecord<>(batch()));
+            atThree = h.snapshot(3, 3);
+            h.notifyOfCompletedCheckpoint(2);
+            assertEquals(List.of(1L, 2L), events(h).stream().map(ModelEvent::version).toList());
+            // checkpoint 3 completes, but the task fails before its notification arrives
+        }
+        try (var h = restored(NO_EVAL, 3, atThree)) {
+            assertEquals(List.of(2L, 3L), events(h).stream().map(ModelEvent::version).toList());
+        }
+        List<LineageCard> cards = layout().cards();
+        assertEquals(List.of(1L, 2L, 3L), cards.stream().map(LineageCard::version).toList());
+        for (int v = 0; v < 3; v++) {
+            assertEquals(List.of(new SourceRanges("in", 0, List.of(new OffsetRange(2L * v, 2L * v + 1)))),
+                    cards.get(v).sources(), "version " + (v + 1));
+            assertEquals(v, cards.get(v).previousVersion());
+        }
+    }
+
     @Test
     void atTheStopStepBatchesAreHeldAndAContinuedRunTrainsThemFirstAsIfItHadNeverStopped() throws Exception {
         TrainOptions stopAt2 = TrainOptions.defaults().toBuilder().stopAtStep(2).eval(0, 2).build();

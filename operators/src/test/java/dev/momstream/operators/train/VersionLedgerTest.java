@@ -61,6 +61,29 @@ class VersionLedgerTest {
         assertEquals(Set.of("c1", "c3", "c4"), ledger.referencedPaths());
     }
 
+    /** Restored from checkpoint 4, whose state still held 3 as pending although version 3 was published. */
+    @Test
+    void aRestoreRepublishesVersionsPublishedAfterTheRestoredSnapshotAsThemselves() {
+        VersionLedger ledger = new VersionLedger();
+        ledger.add(snap(1, "c1", 10, 0));
+        ledger.complete(1).orElseThrow();
+        ledger.add(snap(2, "c2", 20, 1)); // checkpoint 2 was aborted
+        ledger.add(snap(3, "c3", 30, 2));
+        ledger.add(snap(4, "c4", 40, 3));
+        VersionLedger restored = VersionLedger.of(ledger.state());
+        List<Publication> again = restored.restored(4, version -> version == 3);
+        assertEquals(List.of(3L, 4L), again.stream().map(Publication::version).toList());
+        assertEquals(List.of(new SourceRanges("in", 0, List.of(new OffsetRange(1, 2)))), again.get(0).lineage(),
+                "the aborted checkpoint's documents join version 3");
+        assertEquals(List.of(new SourceRanges("in", 0, List.of(new OffsetRange(3, 3)))), again.get(1).lineage());
+        assertEquals(3, again.get(1).previousVersion());
+
+        // without a card for 3 (its checkpoint never completed), everything joins version 4
+        List<Publication> merged = VersionLedger.of(ledger.state()).restored(4, version -> false);
+        assertEquals(List.of(4L), merged.stream().map(Publication::version).toList());
+        assertEquals(List.of(new SourceRanges("in", 0, List.of(new OffsetRange(1, 3)))), merged.get(0).lineage());
+    }
+
     @Test
     void theLedgerSurvivesItsJsonForm() {
         VersionLedger ledger = new VersionLedger();
