@@ -81,6 +81,19 @@ class TrainOperatorTest {
         return new Batch(windows);
     }
 
+    /** A new training batch through input 1. */
+    private void train(TwoInputStreamOperatorTestHarness<Batch, Window, TrainMetrics> h) throws Exception {
+        h.processElement1(new StreamRecord<>(batch()));
+    }
+
+    /** Checkpoint {@code id}, taken and completed; returns its state. */
+    private static OperatorSubtaskState checkpoint(TwoInputStreamOperatorTestHarness<?, ?, ?> h, long id)
+            throws Exception {
+        OperatorSubtaskState state = h.snapshot(id, id);
+        h.notifyOfCompletedCheckpoint(id);
+        return state;
+    }
+
     private static void runMails(TwoInputStreamOperatorTestHarness<?, ?, ?> h) throws Exception {
         for (Optional<Mail> m = h.getTaskMailbox().tryTake(TaskMailbox.MIN_PRIORITY); m.isPresent();
                 m = h.getTaskMailbox().tryTake(TaskMailbox.MIN_PRIORITY)) {
@@ -112,16 +125,14 @@ class TrainOperatorTest {
         try (var h = harness(NO_EVAL.toBuilder().keepVersions(2).build())) {
             h.open();
             for (long id = 1; id <= 4; id++) {
-                h.processElement1(new StreamRecord<>(batch()));
-                h.snapshot(id, id);
-                h.notifyOfCompletedCheckpoint(id);
+                train(h);
+                checkpoint(h, id);
             }
             // a checkpoint that never completes is not published; its lineage joins the next version
-            h.processElement1(new StreamRecord<>(batch()));
+            train(h);
             h.snapshot(5, 5);
-            h.processElement1(new StreamRecord<>(batch()));
-            h.snapshot(6, 6);
-            h.notifyOfCompletedCheckpoint(6);
+            train(h);
+            checkpoint(h, 6);
 
             List<ModelEvent> events = events(h);
             assertEquals(List.of(1L, 2L, 3L, 4L, 6L), events.stream().map(ModelEvent::version).toList());
@@ -147,21 +158,18 @@ class TrainOperatorTest {
         OperatorSubtaskState idle;
         try (var h = harness(NO_EVAL)) {
             h.open();
-            h.processElement1(new StreamRecord<>(batch()));
-            h.snapshot(1, 1);
-            h.notifyOfCompletedCheckpoint(1);
-            idle = h.snapshot(2, 2);
-            h.notifyOfCompletedCheckpoint(2);
+            train(h);
+            checkpoint(h, 1);
+            idle = checkpoint(h, 2);
             assertEquals(List.of(1L), events(h).stream().map(ModelEvent::version).toList());
             assertEquals(List.of("ckpt-1"), trainerCheckpoints(), "no step since checkpoint 1: nothing written");
             assertFalse(Files.exists(layout().card(2)));
         }
         // the idle checkpoint restores from the trainer checkpoint it shares
         try (var h = restored(NO_EVAL, 2, idle)) {
-            h.processElement1(new StreamRecord<>(batch()));
+            train(h);
             assertEquals(List.of(1L), metrics(h).stream().map(TrainMetrics::step).toList());
-            h.snapshot(3, 3);
-            h.notifyOfCompletedCheckpoint(3);
+            checkpoint(h, 3);
             assertEquals(List.of(3L), events(h).stream().map(ModelEvent::version).toList());
             assertEquals(1, layout().cards().get(1).previousVersion());
         }
@@ -178,12 +186,11 @@ class TrainOperatorTest {
         OperatorSubtaskState atThree;
         try (var h = harness(NO_EVAL)) {
             h.open();
-            h.processElement1(new StreamRecord<>(batch()));
-            h.snapshot(1, 1);
-            h.notifyOfCompletedCheckpoint(1);
-            h.processElement1(new StreamRecord<>(batch()));
+            train(h);
+            checkpoint(h, 1);
+            train(h);
             h.snapshot(2, 2);
-            h.processElement1(new StreamRecord<>(batch()));
+            train(h);
             atThree = h.snapshot(3, 3);
             h.notifyOfCompletedCheckpoint(2);
             assertEquals(List.of(1L, 2L), events(h).stream().map(ModelEvent::version).toList());
@@ -218,8 +225,7 @@ class TrainOperatorTest {
             assertNull(m.get(0).valLoss());
             assertNotNull(m.get(1).valLoss(), "the stop step is validated");
             assertFalse(h.getTaskMailbox().hasMail());
-            stopped = h.snapshot(1, 1);
-            h.notifyOfCompletedCheckpoint(1);
+            stopped = checkpoint(h, 1);
             assertEquals(List.of(2L), events(h).stream().map(ModelEvent::step).toList());
         }
         List<TrainMetrics> straight;
@@ -260,12 +266,10 @@ class TrainOperatorTest {
         OperatorSubtaskState second;
         try (var h = harness(NO_EVAL)) {
             h.open();
-            h.processElement1(new StreamRecord<>(batch()));
-            first = h.snapshot(1, 1);
-            h.notifyOfCompletedCheckpoint(1);
-            h.processElement1(new StreamRecord<>(batch()));
-            second = h.snapshot(2, 2);
-            h.notifyOfCompletedCheckpoint(2);
+            train(h);
+            first = checkpoint(h, 1);
+            train(h);
+            second = checkpoint(h, 2);
         }
         assertRefused(() -> restored(NO_EVAL, 1, first), "version v2 was published after checkpoint 1");
         assertRefused(() -> restored(NO_EVAL, 7, second),
