@@ -172,6 +172,7 @@ public final class RunCommand implements Callable<Integer> {
         System.out.printf("checkpoints completed %d (failed %d, restored %d), versions published %d (latest v%d)%n",
                 s.checkpointsCompleted(), s.checkpointsFailed(), s.restores(), s.versionsPublished(), s.latestVersion());
         System.out.println("dead letters: " + (s.deadLetters().isEmpty() ? "none" : s.deadLetters()));
+        TrainCommand.printSkipped(s.skippedFiles(), System.out);
     }
 
     /** The progress bar, and the run's addresses when it starts. */

@@ -8,6 +8,8 @@ import dev.momstream.trainer.engine.TorchRuntime;
 import dev.momstream.trainer.run.MetricsLog;
 import dev.momstream.trainer.run.OfflineRun;
 import dev.momstream.trainer.run.StepMetrics;
+import dev.momstream.trainer.data.SkippedFile;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -88,7 +90,17 @@ public final class TrainCommand implements Callable<Integer> {
             summary.checkpoints().forEach(c -> System.out.println("checkpoint " + c));
             plots.forEach(p -> System.out.println("plot " + p));
         }
+        printSkipped(summary.skippedFiles(), json ? System.err : System.out);
         return 0;
+    }
+
+    /** The corpus entries a command could not use, one a line with the reason; nothing when there are none. */
+    static void printSkipped(List<SkippedFile> skipped, PrintStream out) {
+        if (!skipped.isEmpty()) {
+            out.printf("skipped %d corpus entr%s that could not be used:%n", skipped.size(),
+                    skipped.size() == 1 ? "y" : "ies");
+            skipped.forEach(s -> out.println("  " + s));
+        }
     }
 
     static String status(StepMetrics m) {

@@ -11,6 +11,8 @@ import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -83,6 +85,25 @@ class OfflineCliTest {
         BufferedImage routing = ImageIO.read(run.resolve("routing.png").toFile());
         assertEquals(900, loss.getWidth());
         assertTrue(routing.getHeight() > 8 * 26, "one row per (chunk, step, round): 8 rows");
+    }
+
+    @Test
+    void trainSkipsAndListsTheFilesItCannotUseAndTrainsOnTheRest(@TempDir Path dir) throws Exception {
+        HostileCorpus corpus = HostileCorpus.create(dir.resolve("in"));
+        CliRun r = CliRun.of(args(new String[] {"train", "--data", corpus.path().toString(), "--steps", "2", "--out",
+            dir.resolve("run").toString(), "--eval-tokens", "256", "--json"}));
+        assertEquals(0, r.exit(), r.err());
+        Map<String, String> expected = new TreeMap<>(corpus.unreadable());
+        expected.put(corpus.path().resolve("d-latin1.txt").toString(), "not valid UTF-8");
+        expected.put(corpus.path().resolve("e-binary.txt").toString(), "not valid UTF-8 (first invalid byte at offset 0)");
+        Map<String, String> skipped = new TreeMap<>();
+        for (JsonNode s : Json.MAPPER.readTree(r.out()).get("skippedFiles")) {
+            skipped.put(s.get("path").asText(), s.get("reason").asText());
+        }
+        assertEquals(expected.keySet(), skipped.keySet(), skipped.toString());
+        expected.forEach((path, reason) -> assertTrue(skipped.get(path).contains(reason), path + ": " + skipped.get(path)));
+        assertTrue(r.err().contains("skipped " + expected.size() + " corpus entries that could not be used:"), r.err());
+        expected.keySet().forEach(path -> assertTrue(r.err().contains("  " + path + ": "), "not listed: " + path));
     }
 
     @Test

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.momstream.trainer.checkpoint.Checkpoint;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.config.MomConfig;
+import dev.momstream.trainer.data.SkippedFile;
 import dev.momstream.trainer.data.TokenCorpus;
 import dev.momstream.trainer.data.WindowSampler;
 import dev.momstream.trainer.model.MomModel;
@@ -50,9 +51,10 @@ public final class OfflineRun {
         default void onCheckpoint(Path dir) {}
     }
 
-    /** What a run did. */
+    /** What a run did; {@code skippedFiles} are the corpus entries it could not use. */
     public record Summary(long startStep, long endStep, long tokens, double firstLoss,
-            double lastLoss, Double valLoss, long skippedSteps, List<Path> checkpoints) {}
+            double lastLoss, Double valLoss, long skippedSteps, List<Path> checkpoints,
+            List<SkippedFile> skippedFiles) {}
 
     private OfflineRun() {}
 
@@ -110,7 +112,8 @@ public final class OfflineRun {
                 }
             }
             return new Summary(start, t.state().step(), t.state().tokensSeen(), first, last,
-                    lastValidation(valLoss, t, validation, start), t.state().skippedSteps(), written);
+                    lastValidation(valLoss, t, validation, start), t.state().skippedSteps(), written,
+                    data.skipped());
         }
     }
 

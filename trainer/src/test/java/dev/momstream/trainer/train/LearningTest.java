@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 class LearningTest {
 
     @Test
-    void tinyMomGoesWellBelowTheUnigramEntropy() {
+    void tinyMomGoesWellBelowTheUnigramEntropy() throws Exception {
         TokenCorpus corpus = TokenCorpus.of(Corpus.bundled());
         double unigram = corpus.unigramEntropy();
         MomConfig model = Preset.MOM.at(ModelSize.TINY);
