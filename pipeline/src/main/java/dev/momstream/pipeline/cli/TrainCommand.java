@@ -73,13 +73,27 @@ public final class TrainCommand implements Callable<Integer> {
                 evalEvery, evalTokens, checkpointEvery, resume, initFrom, TorchRuntime.device(device.name));
         OfflineRun.Summary summary;
         try (Progress progress = Progress.start("train", steps, 0)) {
-            summary = OfflineRun.run(corpus, options, m -> progress.update(m.step() + 1, status(m)));
+            summary = OfflineRun.run(corpus, options, new OfflineRun.Listener() {
+                @Override
+                public void onStep(StepMetrics m) {
+                    progress.update(m.step() + 1, status(m));
+                }
+
+                @Override
+                public void onRefused(Path checkpoint, String reason, Path movedTo) {
+                    System.err.printf("%nwarning: --resume refused %s: %s%n  moved it to %s; continuing from an"
+                            + " older checkpoint%n", checkpoint, reason, movedTo);
+                }
+            });
         }
         List<StepMetrics> rows = MetricsLog.read(dir.resolve(MetricsLog.FILE));
         List<Path> plots = Plots.renderRun(rows, dir);
         if (json) {
             System.out.println(Json.write(summary));
         } else {
+            if (summary.resumedFrom() != null) {
+                System.out.println("resumed from " + summary.resumedFrom());
+            }
             System.out.printf("trained steps %d..%d (%,d tokens): loss %.3f -> %.3f, validation %s%n",
                     summary.startStep(), summary.endStep(), summary.tokens(), summary.firstLoss(),
                     summary.lastLoss(), summary.valLoss() == null ? "n/a" : String.format("%.3f (perplexity %.1f)",

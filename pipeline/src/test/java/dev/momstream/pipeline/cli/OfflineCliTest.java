@@ -106,6 +106,62 @@ class OfflineCliTest {
         expected.keySet().forEach(path -> assertTrue(r.err().contains("  " + path + ": "), "not listed: " + path));
     }
 
+    /** A tampered checkpoint is never evaluated or continued; --resume never starts over silently. */
+    @Test
+    void tamperedCheckpointsAreRefusedAndResumeFallsBackOrStops(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("run");
+        Path checkpoints = run.resolve("checkpoints");
+        CliRun first = CliRun.of(args(new String[] {"train", "--steps", "4", "--checkpoint-every", "2", "--out",
+            run.toString(), "--eval-tokens", "256"}));
+        assertEquals(0, first.exit(), first.err());
+
+        // the attack that passed before: other weights and an emptied manifest
+        Path step4 = checkpoints.resolve("step-00000004");
+        Path emptied = Files.createDirectories(dir.resolve("emptied"));
+        try (var files = Files.list(step4)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Files.copy(f, emptied.resolve(f.getFileName()));
+            }
+        }
+        flipByte(emptied.resolve("model.safetensors"));
+        Files.writeString(emptied.resolve("MANIFEST.sha256"), "");
+        CliRun eval = CliRun.of("eval", "--checkpoint", emptied.toString(), "--eval-tokens", "256");
+        assertEquals(1, eval.exit(), eval.out());
+        assertTrue(eval.err().contains("MANIFEST.sha256 does not list config.json"), eval.err());
+
+        flipByte(step4.resolve("model.safetensors"));
+        CliRun resumed = CliRun.of(args(new String[] {"train", "--steps", "6", "--out", run.toString(), "--resume",
+            "--eval-tokens", "256", "--json"}));
+        assertEquals(0, resumed.exit(), resumed.err());
+        JsonNode summary = Json.MAPPER.readTree(resumed.out());
+        assertEquals(2, summary.get("startStep").asInt());
+        assertEquals(checkpoints.resolve("step-00000002").toUri().toString(), summary.get("resumedFrom").asText());
+        assertTrue(resumed.err().contains("warning: --resume refused " + step4 + ": checkpoint " + step4
+                + ": model.safetensors fails its SHA-256 check"), resumed.err());
+        try (var aside = Files.list(checkpoints)) {
+            assertEquals(1, aside.filter(p -> p.getFileName().toString().startsWith("step-00000004.refused-")).count(),
+                    "the refused checkpoint is kept, moved aside");
+        }
+        assertTrue(Files.isDirectory(checkpoints.resolve("step-00000006")));
+
+        for (String step : List.of("step-00000002", "step-00000006")) {
+            flipByte(checkpoints.resolve(step).resolve("state.json"));
+        }
+        long logged = MetricsLog.read(run.resolve(MetricsLog.FILE)).size();
+        CliRun none = CliRun.of(args(new String[] {"train", "--steps", "8", "--out", run.toString(), "--resume",
+            "--eval-tokens", "256"}));
+        assertEquals(1, none.exit(), none.out());
+        assertTrue(none.err().contains("--resume: none of the 2 checkpoints in " + checkpoints + " loads")
+                && none.err().contains("refusing to start over"), none.err());
+        assertEquals(logged, MetricsLog.read(run.resolve(MetricsLog.FILE)).size(), "nothing was trained");
+    }
+
+    private static void flipByte(Path file) throws java.io.IOException {
+        byte[] data = Files.readAllBytes(file);
+        data[data.length / 2] ^= 0x01;
+        Files.write(file, data);
+    }
+
     @Test
     void twoPhaseInitFromAVanillaRun(@TempDir Path dir) throws Exception {
         Path vanilla = dir.resolve("vanilla");
