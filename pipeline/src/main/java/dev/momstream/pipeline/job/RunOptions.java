@@ -3,6 +3,7 @@ package dev.momstream.pipeline.job;
 import dev.momstream.kafka.settings.KafkaSettings;
 import dev.momstream.kafka.topics.TopicCatalog;
 import dev.momstream.trainer.checkpoint.Checkpoint;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -23,6 +24,7 @@ import java.util.Objects;
  * @param checkpointInterval Flink checkpoint interval
  * @param device             trainer device
  * @param jobManager         {@code host:port} of a Flink cluster to submit to; null = MiniCluster here
+ * @param webUiBind          where the MiniCluster's Web UI and REST API listen (loopback by default)
  * @param maxRecordBytes     record size limit (input decoding and feeding)
  * @param evalEvery          steps between validation passes (and always at {@code steps})
  * @param maxEvalWindows     validation windows kept by the trainer
@@ -35,8 +37,8 @@ import java.util.Objects;
  */
 public record RunOptions(Path runDir, Checkpoint.Configs configs, long steps, KafkaSettings kafka, TopicCatalog topics,
                          int partitions, Feed feed, int parallelism, Duration checkpointInterval, String device,
-                         String jobManager, int maxRecordBytes, int evalEvery, int maxEvalWindows, int keepVersions,
-                         int restartAttempts, Duration restartDelay, boolean unaligned, Duration timeout, Taps taps) {
+                         String jobManager, InetAddress webUiBind, int maxRecordBytes, int evalEvery,
+                         int maxEvalWindows, int keepVersions, int restartAttempts, Duration restartDelay, boolean unaligned, Duration timeout, Taps taps) {
 
     public RunOptions {
         Objects.requireNonNull(runDir, "runDir");
@@ -63,6 +65,7 @@ public record RunOptions(Path runDir, Checkpoint.Configs configs, long steps, Ka
         private Duration checkpointInterval = JobConfig.DEFAULT_CHECKPOINT_INTERVAL;
         private String device = "cpu";
         private String jobManager;
+        private InetAddress webUiBind = InetAddress.getLoopbackAddress();
         private int maxRecordBytes = 1_048_576;
         private int evalEvery = 50;
         private int maxEvalWindows = 64;
@@ -123,6 +126,11 @@ public record RunOptions(Path runDir, Checkpoint.Configs configs, long steps, Ka
             return this;
         }
 
+        public Builder webUiBind(InetAddress v) {
+            webUiBind = v;
+            return this;
+        }
+
         public Builder maxRecordBytes(int v) {
             maxRecordBytes = v;
             return this;
@@ -162,8 +170,8 @@ public record RunOptions(Path runDir, Checkpoint.Configs configs, long steps, Ka
 
         public RunOptions build() {
             return new RunOptions(runDir, configs, steps, kafka, topics, partitions, feed, parallelism,
-                    checkpointInterval, device, jobManager, maxRecordBytes, evalEvery, maxEvalWindows, keepVersions,
-                    restartAttempts, restartDelay, unaligned, timeout, taps);
+                    checkpointInterval, device, jobManager, webUiBind, maxRecordBytes, evalEvery, maxEvalWindows,
+                    keepVersions, restartAttempts, restartDelay, unaligned, timeout, taps);
         }
     }
 }

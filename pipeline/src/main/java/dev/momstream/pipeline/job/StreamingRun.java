@@ -191,7 +191,7 @@ public final class StreamingRun {
 
     private FlinkSession.Submitted submit(JobConfig job, Optional<Path> restore) throws Exception {
         if (options.jobManager() == null) {
-            return FlinkSession.local(job, restore, options.taps());
+            return FlinkSession.local(job, restore, options.taps(), options.webUiBind());
         }
         String[] hostPort = options.jobManager().split(":");
         if (hostPort.length != 2) {
