@@ -1,11 +1,14 @@
 package dev.momstream.pipeline.cli;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.config.ModelSize;
 import dev.momstream.trainer.config.MomConfig;
 import dev.momstream.trainer.config.Overrides;
 import dev.momstream.trainer.config.Preset;
+import dev.momstream.trainer.io.FileErrors;
 import dev.momstream.trainer.train.TrainConfig;
 import java.io.IOException;
 import java.lang.reflect.RecordComponent;
@@ -38,11 +41,11 @@ public final class ModelOptions {
     Path config;
 
     /** The resolved configurations; {@code overrides} are the command's unmatched args. */
-    public Resolved resolve(List<String> overrides) throws IOException {
+    public Resolved resolve(List<String> overrides) {
         MomConfig model = Preset.parse(preset).at(ModelSize.parse(size));
         TrainConfig train = TrainConfig.defaults();
         if (config != null) {
-            JsonNode root = Json.MAPPER.readTree(Files.readString(config));
+            JsonNode root = readConfig(config);
             model = Overrides.merge(model, root.get("model"));
             train = Overrides.merge(train, root.get("train"));
         }
@@ -67,6 +70,24 @@ public final class ModelOptions {
         }
         return new Resolved(Overrides.apply(model, modelKeys).validate(),
                 Overrides.apply(train, trainKeys).validate());
+    }
+
+    /** The config file's JSON; errors name the file, and the line and column of a syntax error. */
+    private static JsonNode readConfig(Path file) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read --config " + file + ": " + FileErrors.reason(e), e);
+        }
+        try {
+            return Json.MAPPER.readTree(text);
+        } catch (JsonProcessingException e) {
+            JsonLocation at = e.getLocation();
+            throw new IllegalArgumentException("--config " + file + " is not valid JSON"
+                    + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")")
+                    + ": " + e.getOriginalMessage());
+        }
     }
 
     private static String keys(Class<? extends Record> type) {

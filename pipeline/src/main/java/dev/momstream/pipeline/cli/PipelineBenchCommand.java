@@ -50,12 +50,13 @@ public final class PipelineBenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Duration interval = RunCommand.checkpointInterval(checkpointSeconds);
+        OutDirectory.check(out);
         // the embedded broker and Flink share this machine with the trainer, in both legs
         TorchRuntime.defaultIntraOpThreads(Runtime.getRuntime().availableProcessors() - 1);
         ModelOptions.Resolved cfg = model.resolve(overrides);
         PipelineBenchmark.Result r = PipelineBenchmark.run(new PipelineBenchmark.Options(
-                new Checkpoint.Configs(cfg.model(), cfg.train()), warmup, steps,
-                Duration.ofMillis((long) (checkpointSeconds * 1000)), device.name, out));
+                new Checkpoint.Configs(cfg.model(), cfg.train()), warmup, steps, interval, device.name, out));
         if (json) {
             System.out.println(Json.write(r));
         } else {

@@ -67,7 +67,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ModelOptions.Resolved cfg = model.resolve(overrides);
-        Path dir = out != null ? out : Path.of("runs", model.preset + "-" + model.size);
+        Path dir = OutDirectory.check(out != null ? out : Path.of("runs", model.preset + "-" + model.size));
         TokenCorpus corpus = TokenCorpus.of(data == null ? Corpus.bundled() : Corpus.fromPath(data));
         OfflineRun.Options options = new OfflineRun.Options(cfg.model(), cfg.train(), dir, steps,
                 evalEvery, evalTokens, checkpointEvery, resume, initFrom, TorchRuntime.device(device.name));
