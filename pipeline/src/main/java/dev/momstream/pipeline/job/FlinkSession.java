@@ -2,6 +2,7 @@ package dev.momstream.pipeline.job;
 
 import java.io.File;
 import java.io.IOException;
+import java.net.BindException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -25,6 +26,9 @@ import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.configuration.WebOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.ExceptionUtils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Submits the pretraining job: to a MiniCluster in this JVM with the Flink Web UI, or to a
@@ -32,7 +36,9 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  */
 public final class FlinkSession {
 
+    private static final Logger LOG = LoggerFactory.getLogger(FlinkSession.class);
     private static final int DEFAULT_WEB_PORT = 8081;
+    private static final int BIND_ATTEMPTS = 3;
 
     /** A submitted job and where its Web UI (and REST API) is. */
     public record Submitted(JobClient client, URI webUi) {
@@ -50,15 +56,28 @@ public final class FlinkSession {
      */
     public static Submitted local(JobConfig c, Optional<Path> restoreFrom, Taps taps, InetAddress webUiBind)
             throws Exception {
-        Configuration conf = PretrainingJob.configuration(c, restoreFrom);
-        int port = webPort(webUiBind);
-        conf.addAll(miniCluster(c, webUiBind, port));
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
-        PretrainingJob.define(env, c, taps);
-        JobClient client = env.executeAsync(jobName(c));
-        String host = webUiBind.isAnyLocalAddress() || webUiBind.isLoopbackAddress() ? "localhost"
-                : webUiBind.getHostAddress();
-        return new Submitted(client, URI.create("http://" + host + ":" + port + "/"));
+        for (int attempt = 1; ; attempt++) {
+            // a port found free can be taken by another process before Flink binds it (seen with
+            // several test suites starting clusters at once): then try a port the system picks
+            int port = webPort(webUiBind, attempt == 1 ? DEFAULT_WEB_PORT : 0);
+            Configuration conf = PretrainingJob.configuration(c, restoreFrom);
+            conf.addAll(miniCluster(c, webUiBind, port));
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
+            PretrainingJob.define(env, c, taps);
+            JobClient client;
+            try {
+                client = env.executeAsync(jobName(c));
+            } catch (Exception e) {
+                if (attempt == BIND_ATTEMPTS || ExceptionUtils.findThrowable(e, BindException.class).isEmpty()) {
+                    throw e;
+                }
+                LOG.warn("The Flink Web UI could not bind port {}; trying another", port);
+                continue;
+            }
+            String host = webUiBind.isAnyLocalAddress() || webUiBind.isLoopbackAddress() ? "localhost"
+                    : webUiBind.getHostAddress();
+            return new Submitted(client, URI.create("http://" + host + ":" + port + "/"));
+        }
     }
 
     /**
@@ -167,8 +186,9 @@ public final class FlinkSession {
         return "mom-stream " + c.runId();
     }
 
-    private static int webPort(InetAddress bind) throws IOException {
-        for (int port : new int[] {DEFAULT_WEB_PORT, 0}) {
+    /** {@code first} if it is free on {@code bind}, else a free port the system picks. */
+    private static int webPort(InetAddress bind, int first) throws IOException {
+        for (int port : new int[] {first, 0}) {
             try (ServerSocket s = new ServerSocket(port, 1, bind)) {
                 return s.getLocalPort();
             } catch (IOException taken) {
