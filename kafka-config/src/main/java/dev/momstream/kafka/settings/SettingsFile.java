@@ -1,10 +1,13 @@
 package dev.momstream.kafka.settings;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.Reader;
-import java.io.UncheckedIOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,6 +27,9 @@ import java.util.Properties;
  * mappings are joined with dots ({@code sasl: {mechanism: PLAIN}} is {@code sasl.mechanism=PLAIN}),
  * lists of scalars become comma-separated values (a list of bootstrap servers) and null values are
  * left out.
+ *
+ * <p>Errors name the file and, for a syntax error, the line and column, but never quote the file:
+ * the offending line may be the one holding a password.
  */
 public final class SettingsFile {
 
@@ -41,11 +47,21 @@ public final class SettingsFile {
             }
             if (name.endsWith(".yaml") || name.endsWith(".yml")) {
                 Map<String, String> out = new LinkedHashMap<>();
-                flatten("", YAML.readTree(file.toFile()), out, file);
+                try (InputStream in = Files.newInputStream(file)) {
+                    flatten("", YAML.readTree(in), out, file);
+                }
                 return Collections.unmodifiableMap(out);
             }
+        } catch (JsonProcessingException e) {
+            // The parser's message quotes the offending line: neither it nor the exception is passed on.
+            JsonLocation at = e.getLocation();
+            throw new IllegalArgumentException("Settings file " + file + " is not valid YAML"
+                    + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr())
+                    + " (its content is not shown: it may hold secrets)");
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException("Settings file " + file + " is not valid UTF-8");
         } catch (IOException e) {
-            throw new UncheckedIOException("Cannot read settings file " + file + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException("Cannot read settings file " + file, e);
         }
         throw new IllegalArgumentException(
                 "Settings file " + file + " must end in .properties, .yaml or .yml");

@@ -141,6 +141,33 @@ class KafkaSettingsTest {
         }
     }
 
+    /** A syntax error in the file: named by line and column, its content (the secret on that line) never shown. */
+    @Test
+    void aMalformedSettingsFileIsNamedButNeverQuoted() throws IOException {
+        Path file = Files.writeString(tmp.resolve("broken.yaml"), """
+                bootstrap.servers: broker:9092
+                sasl:
+                  jaas.config: "password=%s
+                  mechanism: [PLAIN
+                """.formatted(JAAS_SECRET));
+        String error;
+        String logged;
+        try (LogCapture logs = new LogCapture()) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> KafkaSettings.load(file, List.of()));
+            error = messages(e);
+            logged = logs.text();
+        }
+        assertTrue(error.contains("Settings file " + file + " is not valid YAML at line "), error);
+        assertFalse(error.contains(JAAS_SECRET) || error.contains("password="), "error quotes the file: " + error);
+        assertFalse(logged.contains(JAAS_SECRET), "log leaks the secret: " + logged);
+
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                () -> SettingsFile.read(tmp.resolve("absent.yaml")));
+        assertEquals("Cannot read settings file " + tmp.resolve("absent.yaml"), missing.getMessage());
+        assertTrue(missing.getCause() instanceof java.nio.file.NoSuchFileException, "the cause says why");
+    }
+
     @Test
     void badValuesAreRejectedWithTheKeyAndABadOverrideDoesNotEchoItsValue() {
         IllegalArgumentException protocol = assertThrows(IllegalArgumentException.class,

@@ -11,7 +11,7 @@ import dev.momstream.trainer.checkpoint.Checkpoint;
 import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.data.Corpus;
-import dev.momstream.trainer.data.Document;
+import dev.momstream.trainer.data.CorpusEntry;
 import dev.momstream.trainer.data.Gpt2Tokenizer;
 import dev.momstream.trainer.run.MetricsLog;
 import dev.momstream.trainer.run.StepMetrics;
@@ -129,8 +129,9 @@ public final class PipelineBenchmark {
         Packer packer = new Packer(o.configs().model().contextLength() + 1);
         List<int[]> windows = new ArrayList<>();
         DocRef none = new DocRef("bench", 0, 0);
-        for (Document d : Corpus.bundled().trainDocuments()) {
-            packer.add(none, Gpt2Tokenizer.encode(d.text()), (Window w) -> windows.add(w.tokens()));
+        for (CorpusEntry d : Corpus.bundled().trainEntries()) {
+            String text = ((CorpusEntry.InMemory) d).text(); // the bundled corpus is in memory
+            packer.add(none, Gpt2Tokenizer.encode(text), (Window w) -> windows.add(w.tokens()));
             if (windows.size() >= needed) {
                 break;
             }

@@ -61,6 +61,7 @@ public final class EvalCommand implements Callable<Integer> {
                         r.loss(), r.perplexity(), r.tokens(), Checkpoint.readState(checkpoint).step());
             }
         }
+        TrainCommand.printSkipped(corpus.skipped(), json ? System.err : System.out);
         return 0;
     }
 }

@@ -1,10 +1,14 @@
 package dev.momstream.pipeline.cli;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.config.ModelSize;
 import dev.momstream.trainer.config.MomConfig;
 import dev.momstream.trainer.config.Preset;
+import dev.momstream.trainer.io.FileErrors;
 import dev.momstream.trainer.train.TrainConfig;
 import java.io.IOException;
 import java.lang.reflect.RecordComponent;
@@ -37,10 +41,10 @@ public final class ModelOptions {
     Path config;
 
     /** The resolved, validated configurations; {@code overrides} are the command's unmatched args. */
-    public Configs resolve(List<String> overrides) throws IOException {
+    public Configs resolve(List<String> overrides) {
         Configs configs = Configs.of(Preset.parse(preset), ModelSize.parse(size));
         if (config != null) {
-            configs = configs.merge(Json.MAPPER.readTree(Files.readString(config)));
+            configs = configs.merge(readConfig(config));
         }
         Map<String, String> keys = new LinkedHashMap<>();
         for (String arg : overrides) {
@@ -57,6 +61,24 @@ public final class ModelOptions {
             keys.put(key, arg.substring(arg.indexOf('=') + 1));
         }
         return configs.override(keys).validate();
+    }
+
+    /** The config file's JSON; errors name the file, and the line and column of a syntax error. */
+    private static JsonNode readConfig(Path file) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read --config " + file + ": " + FileErrors.reason(e), e);
+        }
+        try {
+            return Json.MAPPER.readTree(text);
+        } catch (JsonProcessingException e) {
+            JsonLocation at = e.getLocation();
+            throw new IllegalArgumentException("--config " + file + " is not valid JSON"
+                    + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")")
+                    + ": " + e.getOriginalMessage());
+        }
     }
 
     private static String keys(Class<? extends Record> type) {

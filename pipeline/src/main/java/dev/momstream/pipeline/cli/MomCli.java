@@ -1,5 +1,8 @@
 package dev.momstream.pipeline.cli;
 
+import dev.momstream.trainer.io.FileErrors;
+import java.io.UncheckedIOException;
+import java.nio.file.FileSystemException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -58,11 +61,22 @@ public final class MomCli implements Runnable {
                 });
     }
 
-    private static String message(Throwable e) {
+    /**
+     * The message of the first exception in the chain that has one. A file system error names
+     * only the path in Java ({@code NoSuchFileException: runs/x}): its reason is added.
+     */
+    static String message(Throwable e) {
         Throwable t = e;
-        while (t.getCause() != null && (t.getMessage() == null || t instanceof java.io.UncheckedIOException)) {
+        while (t.getCause() != null && (t.getMessage() == null || t instanceof UncheckedIOException)) {
             t = t.getCause();
         }
-        return t.getMessage() == null ? t.toString() : t.getMessage();
+        String message = t.getMessage() == null ? t.toString() : t.getMessage();
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof FileSystemException f) {
+                String reason = FileErrors.reason(f);
+                return message.contains(reason) ? message : message + ": " + reason;
+            }
+        }
+        return message;
     }
 }

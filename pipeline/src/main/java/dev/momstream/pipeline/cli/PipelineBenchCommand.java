@@ -49,11 +49,12 @@ public final class PipelineBenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Duration interval = RunCommand.checkpointInterval(checkpointSeconds);
+        OutDirectory.check(out);
         // the embedded broker and Flink share this machine with the trainer, in both legs
         TorchRuntime.defaultIntraOpThreads(Runtime.getRuntime().availableProcessors() - 1);
         PipelineBenchmark.Result r = PipelineBenchmark.run(new PipelineBenchmark.Options(
-                model.resolve(overrides), warmup, steps,
-                Duration.ofMillis((long) (checkpointSeconds * 1000)), device.name, out));
+                model.resolve(overrides), warmup, steps, interval, device.name, out));
         if (json) {
             System.out.println(Json.write(r));
         } else {

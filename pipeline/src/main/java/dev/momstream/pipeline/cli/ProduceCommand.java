@@ -6,9 +6,15 @@ import dev.momstream.kafka.topics.Topic;
 import dev.momstream.kafka.topics.TopicAdmin;
 import dev.momstream.kafka.topics.TopicCatalog;
 import dev.momstream.pipeline.job.DocumentProducer;
+import dev.momstream.pipeline.job.Feed;
+import dev.momstream.trainer.data.Content;
 import dev.momstream.trainer.data.Corpus;
-import dev.momstream.trainer.data.Document;
+import dev.momstream.trainer.data.CorpusEntry;
+import dev.momstream.trainer.data.SkippedFile;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -21,7 +27,9 @@ import picocli.CommandLine.Parameters;
             "A file, or every .txt/.md/.text file under a directory, becomes JSON documents",
             "{id, text, source, ts}; texts over the record limit are split at paragraph",
             "boundaries."},
-        footer = {"", "Example: ./mom produce notes/ --bootstrap-servers 127.0.0.1:9092"})
+        footer = {"", "A file that is not valid UTF-8 is sent as it is, for the job to dead-letter as NOT_UTF8;",
+            "one that cannot be read is skipped and listed with the reason.",
+            "Example: ./mom produce notes/ --bootstrap-servers 127.0.0.1:9092"})
 public final class ProduceCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "FILE|DIR", description = "What to send.")
@@ -48,14 +56,31 @@ public final class ProduceCommand implements Callable<Integer> {
         TopicAdmin.ensureTopics(settings, topics);
         String topic = topics.name(eval ? Topic.TEXT_EVAL : Topic.TEXT_TRAIN);
         Corpus corpus = Corpus.fromPath(path);
+        List<SkippedFile> skipped = new ArrayList<>(corpus.skipped());
+        long documents = 0;
+        long notUtf8 = 0;
         long records = 0;
         try (DocumentProducer producer = new DocumentProducer(settings, maxRecordBytes)) {
-            for (Document d : corpus.documents()) {
-                records += producer.send(topic, d.id(), d.text(), corpus.name());
+            for (CorpusEntry e : corpus.entries()) {
+                Content content = Feed.read(e, skipped::add);
+                if (content != null) {
+                    records += producer.send(topic, e.id(), content, corpus.name());
+                    documents++;
+                    notUtf8 += content instanceof Content.NotUtf8 ? 1 : 0;
+                }
             }
         }
-        System.out.printf("sent %d document(s) as %d record(s) to %s at %s%n", corpus.documents().size(), records,
-                topic, settings.bootstrapServers());
+        if (documents == 0) {
+            throw corpus.nothingReadable(skipped);
+        }
+        System.out.printf("sent %d document(s) as %d record(s) to %s at %s%n", documents, records, topic,
+                settings.bootstrapServers());
+        if (notUtf8 > 0) {
+            System.out.printf("%d of them not valid UTF-8: sent as they are, for the job to dead-letter as NOT_UTF8%n",
+                    notUtf8);
+        }
+        skipped.sort(Comparator.comparing(SkippedFile::path));
+        TrainCommand.printSkipped(skipped, System.out);
         return 0;
     }
 }

@@ -11,7 +11,11 @@ import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.engine.TorchRuntime;
 import dev.momstream.trainer.run.StepMetrics;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
@@ -41,6 +45,8 @@ import picocli.CommandLine.Unmatched;
             "          ./mom run --bootstrap-servers broker:9092 --jobmanager flink-jm:8081 --out /shared/runs/r1"})
 public final class RunCommand implements Callable<Integer> {
 
+    private static final double MIN_CHECKPOINT_SECONDS = 0.01;
+
     @Mixin
     ModelOptions model;
 
@@ -64,6 +70,11 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--jobmanager", paramLabel = "HOST:PORT",
             description = "Submit to a running Flink cluster (its REST port) instead of a local MiniCluster.")
     String jobManager;
+
+    @Option(names = "--web-ui-bind", paramLabel = "ADDRESS",
+            description = {"Where the local Flink Web UI and REST API listen (default: 127.0.0.1, this machine only).",
+                "Another address opens them, unauthenticated, to whoever reaches it: see the README."})
+    String webUiBind;
 
     @Option(names = "--parallelism", defaultValue = "" + JobOptions.DEFAULT_PARALLELISM,
             description = "Parallelism of source, tokenize and pack; the trainer runs at 1 (default: ${DEFAULT-VALUE}).")
@@ -105,6 +116,11 @@ public final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Duration checkpointInterval = checkpointInterval(checkpointSeconds);
+        InetAddress bind = webUiBind();
+        if (out != null) {
+            OutDirectory.check(out);
+        }
         if (!kafka.external() && jobManager == null) {
             // broker, Flink and trainer share this machine: leave the services a core
             TorchRuntime.defaultIntraOpThreads(Runtime.getRuntime().availableProcessors() - 1);
@@ -120,12 +136,11 @@ public final class RunCommand implements Callable<Integer> {
                 .topics(kafka.topics())
                 .partitions(partitions)
                 .feed(noFeed ? Feed.none() : corpus != null ? Feed.of(corpus) : Feed.bundled())
+                .webUiBind(bind)
                 .jobManager(jobManager)
                 .trainer(t -> t.device(device.name).stopAtStep(steps).eval(evalEvery, evalWindows)
                         .keepVersions(keepVersions))
-                .job(j -> j.parallelism(parallelism).maxRecordBytes(maxRecordBytes).checkpointInterval(
-                        checkpointSeconds > 0 ? Duration.ofMillis((long) (checkpointSeconds * 1000))
-                                : JobOptions.defaults().checkpointInterval()))
+                .job(j -> j.parallelism(parallelism).maxRecordBytes(maxRecordBytes).checkpointInterval(checkpointInterval))
                 .build();
         StreamingRun run = new StreamingRun(options);
         CountDownLatch reported = new CountDownLatch(1);
@@ -158,6 +173,41 @@ public final class RunCommand implements Callable<Integer> {
         }
     }
 
+    /** {@code --checkpoint-interval}, refused unless Flink can run it. */
+    static Duration checkpointInterval(double seconds) {
+        if (!(seconds >= MIN_CHECKPOINT_SECONDS) || Double.isInfinite(seconds)) {
+            throw new IllegalArgumentException("--checkpoint-interval=" + seconds + " must be a number of seconds of"
+                    + " at least " + MIN_CHECKPOINT_SECONDS + " (Flink's minimum of 10 ms)");
+        }
+        return Duration.ofMillis(Math.round(seconds * 1000));
+    }
+
+    /** The Web UI's address: loopback unless the user names an address of this machine. */
+    private InetAddress webUiBind() throws IOException {
+        if (webUiBind == null) {
+            return InetAddress.getLoopbackAddress();
+        }
+        if (jobManager != null) {
+            throw new IllegalArgumentException("--web-ui-bind applies to the local MiniCluster, not to a --jobmanager"
+                    + " cluster (its own configuration decides where it listens)");
+        }
+        InetAddress address;
+        try {
+            address = InetAddress.getByName(webUiBind);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("--web-ui-bind " + webUiBind + " is not a known address", e);
+        }
+        if (!address.isAnyLocalAddress() && NetworkInterface.getByInetAddress(address) == null) {
+            throw new IllegalArgumentException("--web-ui-bind " + webUiBind + " is not an address of this machine");
+        }
+        if (!address.isLoopbackAddress()) {
+            System.err.println("warning: the Flink Web UI and REST API will listen on " + address.getHostAddress()
+                    + " without authentication: whoever reaches the port can see the job, its configuration and"
+                    + " metrics, and cancel or stop it (jar upload stays disabled)");
+        }
+        return address;
+    }
+
     private static void removeHook(Thread hook) {
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
@@ -175,6 +225,7 @@ public final class RunCommand implements Callable<Integer> {
                 s.checkpointsSkipped() > 0 ? ", " + s.checkpointsSkipped() + " skipped while tasks started" : "",
                 s.versionsPublished(), s.latestVersion());
         System.out.println("dead letters: " + (s.deadLetters().isEmpty() ? "none" : s.deadLetters()));
+        TrainCommand.printSkipped(s.skippedFiles(), System.out);
     }
 
     /** The progress bar, and the run's addresses when it starts. */

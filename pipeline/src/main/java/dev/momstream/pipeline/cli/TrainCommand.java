@@ -8,6 +8,8 @@ import dev.momstream.trainer.data.TokenCorpus;
 import dev.momstream.trainer.run.MetricsLog;
 import dev.momstream.trainer.run.OfflineRun;
 import dev.momstream.trainer.run.StepMetrics;
+import dev.momstream.trainer.data.SkippedFile;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -65,19 +67,33 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Configs configs = model.resolve(overrides);
-        Path dir = out != null ? out : Path.of("runs", model.preset + "-" + model.size);
+        Path dir = OutDirectory.check(out != null ? out : Path.of("runs", model.preset + "-" + model.size));
         TokenCorpus corpus = TokenCorpus.of(data == null ? Corpus.bundled() : Corpus.fromPath(data));
         OfflineRun.Options options = new OfflineRun.Options(configs, dir, steps,
                 evalEvery, evalTokens, checkpointEvery, resume, initFrom, device.name);
         OfflineRun.Summary summary;
         try (Progress progress = Progress.start("train", steps, 0)) {
-            summary = OfflineRun.run(corpus, options, m -> progress.update(m.step() + 1, status(m)));
+            summary = OfflineRun.run(corpus, options, new OfflineRun.Listener() {
+                @Override
+                public void onStep(StepMetrics m) {
+                    progress.update(m.step() + 1, status(m));
+                }
+
+                @Override
+                public void onRefused(Path checkpoint, String reason, Path movedTo) {
+                    System.err.printf("%nwarning: --resume refused %s: %s%n  moved it to %s; continuing from an"
+                            + " older checkpoint%n", checkpoint, reason, movedTo);
+                }
+            });
         }
         List<StepMetrics> rows = MetricsLog.read(dir.resolve(MetricsLog.FILE));
         List<Path> plots = Plots.renderRun(rows, dir);
         if (json) {
             System.out.println(Json.write(summary));
         } else {
+            if (summary.resumedFrom() != null) {
+                System.out.println("resumed from " + summary.resumedFrom());
+            }
             System.out.printf("trained steps %d..%d (%,d tokens): loss %.3f -> %.3f, validation %s%n",
                     summary.startStep(), summary.endStep(), summary.tokens(), summary.firstLoss(),
                     summary.lastLoss(), summary.valLoss() == null ? "n/a" : String.format("%.3f (perplexity %.1f)",
@@ -88,7 +104,17 @@ public final class TrainCommand implements Callable<Integer> {
             summary.checkpoints().forEach(c -> System.out.println("checkpoint " + c));
             plots.forEach(p -> System.out.println("plot " + p));
         }
+        printSkipped(summary.skippedFiles(), json ? System.err : System.out);
         return 0;
+    }
+
+    /** The corpus entries a command could not use, one a line with the reason; nothing when there are none. */
+    static void printSkipped(List<SkippedFile> skipped, PrintStream out) {
+        if (!skipped.isEmpty()) {
+            out.printf("skipped %d corpus entr%s that could not be used:%n", skipped.size(),
+                    skipped.size() == 1 ? "y" : "ies");
+            skipped.forEach(s -> out.println("  " + s));
+        }
     }
 
     static String status(StepMetrics m) {

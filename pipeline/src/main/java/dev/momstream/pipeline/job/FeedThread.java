@@ -2,6 +2,10 @@ package dev.momstream.pipeline.job;
 
 import dev.momstream.kafka.settings.KafkaSettings;
 import dev.momstream.kafka.topics.TopicCatalog;
+import dev.momstream.trainer.data.SkippedFile;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,12 +18,16 @@ final class FeedThread implements AutoCloseable {
     private final Thread thread;
     private final DocumentProducer producer;
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final List<SkippedFile> skipped = new CopyOnWriteArrayList<>();
 
     private FeedThread(Feed feed, DocumentProducer producer, TopicCatalog topics) {
         this.producer = producer;
         this.thread = producer == null ? null : new Thread(() -> {
             try {
-                Feed.Sent sent = feed.send(producer, topics);
+                Feed.Sent sent = feed.send(producer, topics, s -> {
+                    LOG.warn("Skipping corpus entry {}", s);
+                    skipped.add(s);
+                });
                 LOG.info("Streamed {} training and {} validation records from {}", sent.train(), sent.eval(),
                         feed.corpus());
             } catch (Throwable t) {
@@ -49,6 +57,11 @@ final class FeedThread implements AutoCloseable {
         if (t != null) {
             throw new IllegalStateException("streaming the corpus into Kafka failed: " + t.getMessage(), t);
         }
+    }
+
+    /** The corpus entries skipped so far (all of them once the feed is done), by path. */
+    List<SkippedFile> skipped() {
+        return skipped.stream().sorted(Comparator.comparing(SkippedFile::path)).toList();
     }
 
     /** Stops feeding (a run may end before its corpus is all sent) and releases the producer. */

@@ -2,6 +2,7 @@ package dev.momstream.pipeline.job;
 
 import java.io.File;
 import java.io.IOException;
+import java.net.BindException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -18,10 +19,16 @@ import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
 import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.JobManagerOptions;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.configuration.WebOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.ExceptionUtils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Submits the pretraining job: to a MiniCluster in this JVM with the Flink Web UI, or to a
@@ -29,7 +36,9 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  */
 public final class FlinkSession {
 
+    private static final Logger LOG = LoggerFactory.getLogger(FlinkSession.class);
     private static final int DEFAULT_WEB_PORT = 8081;
+    private static final int BIND_ATTEMPTS = 3;
 
     /** A submitted job and where its Web UI (and REST API) is. */
     public record Submitted(JobClient client, URI webUi) {
@@ -40,17 +49,61 @@ public final class FlinkSession {
 
     /**
      * Runs the job on a MiniCluster in this JVM (one TaskManager with {@code parallelism} slots)
-     * serving the Web UI on port 8081, or a free port when 8081 is taken.
+     * serving the Web UI on port 8081, or a free port when 8081 is taken. See {@link #miniCluster}
+     * for what listens where and where its files go.
+     *
+     * @param webUiBind the address the Web UI and REST API listen on (loopback unless the user opens it)
      */
-    public static Submitted local(JobConfig c, Optional<Path> restoreFrom, Taps taps) throws Exception {
-        Configuration conf = PretrainingJob.configuration(c, restoreFrom);
-        int port = webPort();
+    public static Submitted local(JobConfig c, Optional<Path> restoreFrom, Taps taps, InetAddress webUiBind)
+            throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            // a port found free can be taken by another process before Flink binds it (seen with
+            // several test suites starting clusters at once): then try a port the system picks
+            int port = webPort(webUiBind, attempt == 1 ? DEFAULT_WEB_PORT : 0);
+            Configuration conf = PretrainingJob.configuration(c, restoreFrom);
+            conf.addAll(miniCluster(c, webUiBind, port));
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
+            PretrainingJob.define(env, c, taps);
+            JobClient client;
+            try {
+                client = env.executeAsync(jobName(c));
+            } catch (Exception e) {
+                if (attempt == BIND_ATTEMPTS || ExceptionUtils.findThrowable(e, BindException.class).isEmpty()) {
+                    throw e;
+                }
+                LOG.warn("The Flink Web UI could not bind port {}; trying another", port);
+                continue;
+            }
+            String host = webUiBind.isAnyLocalAddress() || webUiBind.isLoopbackAddress() ? "localhost"
+                    : webUiBind.getHostAddress();
+            return new Submitted(client, URI.create("http://" + host + ":" + port + "/"));
+        }
+    }
+
+    /**
+     * The MiniCluster's own settings. Flink's defaults listen on all interfaces (Web UI and REST
+     * API with jar upload and job cancellation, unauthenticated, and the BlobServer): here the
+     * BlobServer and the JobManager and TaskManager endpoints bind to loopback, the REST API to
+     * {@code webUiBind}, and jar upload (code execution for whoever reaches the port) and the Web
+     * UI's cancel button are off; this process submits and cancels through its own client.
+     * Flink's temporary files (the 21 MB RPC jar it unpacks, blob storage, MiniCluster working
+     * directories, web upload directory) go to {@code <run>/flink-tmp}, so that a killed run
+     * leaves them in its own directory rather than in /tmp.
+     */
+    static Configuration miniCluster(JobConfig c, InetAddress webUiBind, int port) {
+        String loopback = InetAddress.getLoopbackAddress().getHostAddress();
+        String tmp = c.runDir().resolve(RunDirectory.FLINK_TMP).toString();
+        Configuration conf = new Configuration();
+        conf.set(RestOptions.BIND_ADDRESS, webUiBind.getHostAddress());
         conf.set(RestOptions.PORT, port);
+        conf.set(JobManagerOptions.BIND_HOST, loopback);
+        conf.set(TaskManagerOptions.BIND_HOST, loopback);
+        conf.set(WebOptions.SUBMIT_ENABLE, false);
+        conf.set(WebOptions.CANCEL_ENABLE, false);
+        conf.set(CoreOptions.TMP_DIRS, tmp);
+        conf.set(WebOptions.TMP_DIR, tmp);
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, c.options().parallelism());
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
-        PretrainingJob.define(env, c, taps);
-        JobClient client = env.executeAsync(jobName(c));
-        return new Submitted(client, URI.create("http://localhost:" + port + "/"));
+        return conf;
     }
 
     /**
@@ -133,9 +186,10 @@ public final class FlinkSession {
         return "mom-stream " + c.runId();
     }
 
-    private static int webPort() throws IOException {
-        for (int port : new int[] {DEFAULT_WEB_PORT, 0}) {
-            try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+    /** {@code first} if it is free on {@code bind}, else a free port the system picks. */
+    private static int webPort(InetAddress bind, int first) throws IOException {
+        for (int port : new int[] {first, 0}) {
+            try (ServerSocket s = new ServerSocket(port, 1, bind)) {
                 return s.getLocalPort();
             } catch (IOException taken) {
                 // try the next

@@ -21,6 +21,7 @@ import java.util.stream.Stream;
  * config.json         the same configurations in the trainer's format (what `mom eval` reads)
  * kafka/              the embedded broker's data, when the run started one
  * flink-checkpoints/  Flink's checkpoints (&lt;job id&gt;/chk-&lt;n&gt;), the newest retained on cancel
+ * flink-tmp/          the MiniCluster's temporary files, removed on a clean stop (not after kill -9)
  * checkpoints/        trainer checkpoints, ckpt-&lt;checkpoint id&gt;/
  * versions/           lineage cards, v&lt;version&gt;.json
  * metrics.jsonl       one line per logged step (the offline run's format), plus plots
@@ -34,6 +35,7 @@ public final class RunDirectory {
     public static final String CONFIG_FILE = "config.json";
     public static final String KAFKA = "kafka";
     public static final String FLINK_CHECKPOINTS = "flink-checkpoints";
+    public static final String FLINK_TMP = "flink-tmp";
     private static final Pattern CHK = Pattern.compile("chk-(\\d+)");
     private static final Pattern UNSAFE = Pattern.compile("[^a-zA-Z0-9._-]");
 

@@ -4,6 +4,7 @@ import dev.momstream.kafka.settings.KafkaSettings;
 import dev.momstream.kafka.topics.TopicCatalog;
 import dev.momstream.operators.train.TrainOptions;
 import dev.momstream.trainer.config.Configs;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -23,13 +24,14 @@ import java.util.function.UnaryOperator;
  * @param partitions partitions of {@code text.train} when created (0: as the catalog says)
  * @param feed       what a new run streams into the input topics
  * @param jobManager {@code host:port} of a Flink cluster to submit to; null = MiniCluster here
+ * @param webUiBind  where the MiniCluster's Web UI and REST API listen (loopback by default)
  * @param timeout    give up (and fail) after this long; zero = never
  * @param taps       operators spliced into the job (tests)
  * @param trainer    the train operator's options; its {@code stopAtStep} is the run's length
  * @param job        the Flink job's options
  */
 public record RunOptions(Path runDir, Configs configs, KafkaSettings kafka, TopicCatalog topics, int partitions,
-                         Feed feed, String jobManager, Duration timeout, Taps taps, TrainOptions trainer,
+                         Feed feed, String jobManager, InetAddress webUiBind, Duration timeout, Taps taps, TrainOptions trainer,
                          JobOptions job) {
 
     /** A run that is not told otherwise stops at the version with this many steps. */
@@ -67,6 +69,7 @@ public record RunOptions(Path runDir, Configs configs, KafkaSettings kafka, Topi
         private int partitions;
         private Feed feed = Feed.bundled();
         private String jobManager;
+        private InetAddress webUiBind = InetAddress.getLoopbackAddress();
         private Duration timeout = Duration.ZERO;
         private Taps taps = Taps.none();
         private TrainOptions trainer = TrainOptions.defaults().toBuilder().stopAtStep(DEFAULT_STEPS).build();
@@ -106,6 +109,11 @@ public record RunOptions(Path runDir, Configs configs, KafkaSettings kafka, Topi
             return this;
         }
 
+        public Builder webUiBind(InetAddress v) {
+            webUiBind = v;
+            return this;
+        }
+
         public Builder timeout(Duration v) {
             timeout = v;
             return this;
@@ -129,7 +137,7 @@ public record RunOptions(Path runDir, Configs configs, KafkaSettings kafka, Topi
         }
 
         public RunOptions build() {
-            return new RunOptions(runDir, configs, kafka, topics, partitions, feed, jobManager, timeout, taps, trainer,
+            return new RunOptions(runDir, configs, kafka, topics, partitions, feed, jobManager, webUiBind, timeout, taps, trainer,
                     job);
         }
     }

@@ -1,5 +1,7 @@
 package dev.momstream.pipeline.job;
 
+import dev.momstream.trainer.data.SkippedFile;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -23,11 +25,13 @@ import java.util.Map;
  * @param versionsPublished    model versions this job published (republished ones not counted)
  * @param latestVersion        the newest version, 0 if none
  * @param deadLetters          input records dead-lettered, by reason (whole topic)
+ * @param skippedFiles         corpus entries this run could not read, by path, with the reason
  * @param webUi                the Flink Web UI the job ran under
  * @param seconds              wall time from start to the end of the summary
  */
 public record RunSummary(String runId, String runDir, boolean resumed, long steps, long tokens, double firstLoss,
                          double lastLoss, Double validationLoss, long checkpointsCompleted, long checkpointsFailed,
                          long checkpointsSkipped, long restores, long versionsPublished, long latestVersion,
-                         Map<String, Long> deadLetters, String webUi, double seconds) {
+                         Map<String, Long> deadLetters, List<SkippedFile> skippedFiles,
+                         String webUi, double seconds) {
 }

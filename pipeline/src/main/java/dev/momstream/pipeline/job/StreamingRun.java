@@ -10,6 +10,7 @@ import dev.momstream.kafka.topics.TopicCatalog;
 import dev.momstream.operators.train.MetricsRecords;
 import dev.momstream.operators.train.TrainSpec;
 import dev.momstream.pipeline.report.Plots;
+import dev.momstream.trainer.data.SkippedFile;
 import dev.momstream.trainer.run.MetricsLog;
 import dev.momstream.trainer.run.StepMetrics;
 import java.io.IOException;
@@ -138,7 +139,8 @@ public final class StreamingRun {
                 cancel(client);
             }
             Map<String, Long> deadLetters = deadLetters(kafka, topics);
-            return summary(dir, info, resumed, watched, counts, deadLetters, submitted.webUi(), startNanos);
+            return summary(dir, info, resumed, watched, counts, deadLetters, feed.skipped(), submitted.webUi(),
+                    startNanos);
         }
     }
 
@@ -181,7 +183,7 @@ public final class StreamingRun {
 
     private FlinkSession.Submitted submit(JobConfig job, Optional<Path> restore) throws Exception {
         if (options.jobManager() == null) {
-            return FlinkSession.local(job, restore, options.taps());
+            return FlinkSession.local(job, restore, options.taps(), options.webUiBind());
         }
         String[] hostPort = options.jobManager().split(":");
         if (hostPort.length != 2) {
@@ -278,8 +280,8 @@ public final class StreamingRun {
     }
 
     private static RunSummary summary(RunDirectory dir, RunDirectory.RunInfo info, boolean resumed, Watched watched,
-                                      FlinkRest.CheckpointCounts counts, Map<String, Long> deadLetters, URI webUi,
-                                      long startNanos) throws IOException {
+                                      FlinkRest.CheckpointCounts counts, Map<String, Long> deadLetters,
+                                      List<SkippedFile> skippedFiles, URI webUi, long startNanos) throws IOException {
         List<StepMetrics> rows = Files.exists(dir.metricsFile()) ? MetricsLog.read(dir.metricsFile()) : List.of();
         List<StepMetrics> trained = rows.stream().filter(r -> !r.skipped()).toList();
         Double validation = rows.stream().filter(r -> r.valLoss() != null).reduce((a, b) -> b)
@@ -294,8 +296,8 @@ public final class StreamingRun {
                 trained.isEmpty() ? Double.NaN : trained.get(0).loss(),
                 trained.isEmpty() ? Double.NaN : trained.get(trained.size() - 1).loss(),
                 validation, counts.completed(), counts.failed(), counts.skipped(), counts.restored(),
-                watched.newVersions(),
-                latest == null ? 0 : latest.version(), deadLetters, webUi.toString(),
+                watched.newVersions(), latest == null ? 0 : latest.version(), deadLetters, skippedFiles,
+                webUi.toString(),
                 (System.nanoTime() - startNanos) / 1e9);
     }
 }

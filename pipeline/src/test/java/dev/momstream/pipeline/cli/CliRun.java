@@ -7,21 +7,29 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import picocli.CommandLine;
 
-/** Runs the {@code mom} command line in-process and captures what it prints. */
+/**
+ * Runs the {@code mom} command line in-process and captures what it prints: {@code err} holds
+ * what went to {@code System.err} followed by the command line's error messages.
+ */
 record CliRun(int exit, String out, String err) {
 
     static synchronized CliRun of(String... args) {
-        PrintStream original = System.out;
+        PrintStream originalOut = System.out;
+        PrintStream originalErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream stderr = new ByteArrayOutputStream();
         StringWriter err = new StringWriter();
         try {
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(stderr, true, StandardCharsets.UTF_8));
             CommandLine cli = MomCli.commandLine();
             cli.setErr(new PrintWriter(err, true));
             int exit = cli.execute(args);
-            return new CliRun(exit, out.toString(StandardCharsets.UTF_8), err.toString());
+            return new CliRun(exit, out.toString(StandardCharsets.UTF_8),
+                    stderr.toString(StandardCharsets.UTF_8) + err);
         } finally {
-            System.setOut(original);
+            System.setOut(originalOut);
+            System.setErr(originalErr);
         }
     }
 }

@@ -11,6 +11,8 @@ import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -83,6 +85,81 @@ class OfflineCliTest {
         BufferedImage routing = ImageIO.read(run.resolve("routing.png").toFile());
         assertEquals(900, loss.getWidth());
         assertTrue(routing.getHeight() > 8 * 26, "one row per (chunk, step, round): 8 rows");
+    }
+
+    @Test
+    void trainSkipsAndListsTheFilesItCannotUseAndTrainsOnTheRest(@TempDir Path dir) throws Exception {
+        HostileCorpus corpus = HostileCorpus.create(dir.resolve("in"));
+        CliRun r = CliRun.of(args(new String[] {"train", "--data", corpus.path().toString(), "--steps", "2", "--out",
+            dir.resolve("run").toString(), "--eval-tokens", "256", "--json"}));
+        assertEquals(0, r.exit(), r.err());
+        Map<String, String> expected = new TreeMap<>(corpus.unreadable());
+        expected.put(corpus.path().resolve("d-latin1.txt").toString(), "not valid UTF-8");
+        expected.put(corpus.path().resolve("e-binary.txt").toString(), "not valid UTF-8 (first invalid byte at offset 0)");
+        Map<String, String> skipped = new TreeMap<>();
+        for (JsonNode s : Json.MAPPER.readTree(r.out()).get("skippedFiles")) {
+            skipped.put(s.get("path").asText(), s.get("reason").asText());
+        }
+        assertEquals(expected.keySet(), skipped.keySet(), skipped.toString());
+        expected.forEach((path, reason) -> assertTrue(skipped.get(path).contains(reason), path + ": " + skipped.get(path)));
+        assertTrue(r.err().contains("skipped " + expected.size() + " corpus entries that could not be used:"), r.err());
+        expected.keySet().forEach(path -> assertTrue(r.err().contains("  " + path + ": "), "not listed: " + path));
+    }
+
+    /** A tampered checkpoint is never evaluated or continued; --resume never starts over silently. */
+    @Test
+    void tamperedCheckpointsAreRefusedAndResumeFallsBackOrStops(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("run");
+        Path checkpoints = run.resolve("checkpoints");
+        CliRun first = CliRun.of(args(new String[] {"train", "--steps", "4", "--checkpoint-every", "2", "--out",
+            run.toString(), "--eval-tokens", "256"}));
+        assertEquals(0, first.exit(), first.err());
+
+        // the attack that passed before: other weights and an emptied manifest
+        Path step4 = checkpoints.resolve("step-00000004");
+        Path emptied = Files.createDirectories(dir.resolve("emptied"));
+        try (var files = Files.list(step4)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Files.copy(f, emptied.resolve(f.getFileName()));
+            }
+        }
+        flipByte(emptied.resolve("model.safetensors"));
+        Files.writeString(emptied.resolve("MANIFEST.sha256"), "");
+        CliRun eval = CliRun.of("eval", "--checkpoint", emptied.toString(), "--eval-tokens", "256");
+        assertEquals(1, eval.exit(), eval.out());
+        assertTrue(eval.err().contains("MANIFEST.sha256 does not list config.json"), eval.err());
+
+        flipByte(step4.resolve("model.safetensors"));
+        CliRun resumed = CliRun.of(args(new String[] {"train", "--steps", "6", "--out", run.toString(), "--resume",
+            "--eval-tokens", "256", "--json"}));
+        assertEquals(0, resumed.exit(), resumed.err());
+        JsonNode summary = Json.MAPPER.readTree(resumed.out());
+        assertEquals(2, summary.get("startStep").asInt());
+        assertEquals(checkpoints.resolve("step-00000002").toUri().toString(), summary.get("resumedFrom").asText());
+        assertTrue(resumed.err().contains("warning: --resume refused " + step4 + ": checkpoint " + step4
+                + ": model.safetensors fails its SHA-256 check"), resumed.err());
+        try (var aside = Files.list(checkpoints)) {
+            assertEquals(1, aside.filter(p -> p.getFileName().toString().startsWith("step-00000004.refused-")).count(),
+                    "the refused checkpoint is kept, moved aside");
+        }
+        assertTrue(Files.isDirectory(checkpoints.resolve("step-00000006")));
+
+        for (String step : List.of("step-00000002", "step-00000006")) {
+            flipByte(checkpoints.resolve(step).resolve("state.json"));
+        }
+        long logged = MetricsLog.read(run.resolve(MetricsLog.FILE)).size();
+        CliRun none = CliRun.of(args(new String[] {"train", "--steps", "8", "--out", run.toString(), "--resume",
+            "--eval-tokens", "256"}));
+        assertEquals(1, none.exit(), none.out());
+        assertTrue(none.err().contains("--resume: none of the 2 checkpoints in " + checkpoints + " loads")
+                && none.err().contains("refusing to start over"), none.err());
+        assertEquals(logged, MetricsLog.read(run.resolve(MetricsLog.FILE)).size(), "nothing was trained");
+    }
+
+    private static void flipByte(Path file) throws java.io.IOException {
+        byte[] data = Files.readAllBytes(file);
+        data[data.length / 2] ^= 0x01;
+        Files.write(file, data);
     }
 
     @Test

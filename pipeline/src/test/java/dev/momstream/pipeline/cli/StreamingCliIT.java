@@ -4,20 +4,32 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.momstream.kafka.embedded.EmbeddedKafka;
+import dev.momstream.kafka.records.DecodeResult;
+import dev.momstream.kafka.records.DocumentDecoder;
+import dev.momstream.kafka.settings.KafkaSettings;
 import dev.momstream.operators.train.LineageCard;
 import dev.momstream.operators.train.RunLayout;
 import dev.momstream.pipeline.job.StandaloneFlink;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.data.Corpus;
+import dev.momstream.trainer.data.CorpusEntry;
 import dev.momstream.trainer.run.MetricsLog;
 import dev.momstream.trainer.run.StepMetrics;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,9 +50,9 @@ class StreamingCliIT {
     @Test
     void producedTextIsTrainedByARunOnAnExternalBroker(@TempDir Path dir) throws Exception {
         Path texts = Files.createDirectories(dir.resolve("texts"));
-        List<dev.momstream.trainer.data.Document> docs = Corpus.bundled().documents().subList(0, 3);
+        List<CorpusEntry> docs = Corpus.bundled().entries().subList(0, 3);
         for (int i = 0; i < docs.size(); i++) {
-            Files.writeString(texts.resolve("doc" + i + ".txt"), docs.get(i).text());
+            Files.writeString(texts.resolve("doc" + i + ".txt"), ((CorpusEntry.InMemory) docs.get(i)).text());
         }
         Path settings = Files.writeString(dir.resolve("kafka.properties"), "topics.prefix=cli.\n");
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
@@ -64,6 +76,72 @@ class StreamingCliIT {
             assertEquals(8, MetricsLog.read(run.resolve(MetricsLog.FILE)).size());
             assertTrue(Files.exists(run.resolve("loss.png")));
         }
+    }
+
+    /**
+     * Every kind of bad file in one corpus: `produce` and the feed of `run` send what can be read
+     * (bytes that are not UTF-8 as they are), the job dead-letters exactly the bad ones by reason,
+     * and the entries that cannot be read are listed with the operating system's reason.
+     */
+    @Test
+    void aCorpusOfHostileFilesIsSentWithTheBadOnesDeadLetteredAndTheUnreadableOnesListed(@TempDir Path dir)
+            throws Exception {
+        HostileCorpus corpus = HostileCorpus.create(dir.resolve("in"));
+        Path settings = Files.writeString(dir.resolve("kafka.properties"), "topics.prefix=produced.\n");
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
+            CliRun produced = CliRun.of("produce", corpus.path().toString(), "--bootstrap-servers",
+                    kafka.bootstrapServers(), "--kafka-config", settings.toString());
+            assertEquals(0, produced.exit(), produced.err());
+            int documents = corpus.lockedReadable() ? 9 : 8; // of 10 entries, the EIO file fails when read
+            assertTrue(produced.out().contains("sent " + documents + " document(s) as "), produced.out());
+            assertTrue(produced.out().contains("2 of them not valid UTF-8: sent as they are"), produced.out());
+            assertListed(corpus.unreadable(), produced.out());
+            assertEquals(HostileCorpus.deadLetters(), decoderVerdicts(kafka.bootstrapServers(), "produced.text.train"),
+                    "what the job's decoder makes of the produced records");
+
+            Path run = dir.resolve("run");
+            CliRun r = CliRun.of(args("run", "--corpus", corpus.path().toString(), "--steps", "6", "--out",
+                    run.toString(), "--bootstrap-servers", kafka.bootstrapServers(), "--json"));
+            assertEquals(0, r.exit(), r.err());
+            JsonNode summary = Json.MAPPER.readTree(r.out());
+            assertEquals(6, summary.get("steps").asLong());
+            assertEquals(HostileCorpus.deadLetters(),
+                    Json.MAPPER.convertValue(summary.get("deadLetters"), new TypeReference<TreeMap<String, Long>>() { }));
+            Map<String, String> skipped = new TreeMap<>();
+            summary.get("skippedFiles").forEach(s -> skipped.put(s.get("path").asText(), s.get("reason").asText()));
+            assertEquals(corpus.unreadable().keySet(), skipped.keySet());
+            corpus.unreadable().forEach((path, reason) -> assertTrue(skipped.get(path).contains(reason),
+                    path + ": " + skipped.get(path)));
+        }
+    }
+
+    private static void assertListed(Map<String, String> unreadable, String printed) {
+        assertTrue(printed.contains("skipped " + unreadable.size() + " corpus entries that could not be used:"), printed);
+        unreadable.forEach((path, reason) -> assertTrue(
+                printed.lines().anyMatch(l -> l.startsWith("  " + path + ": ") && l.contains(reason)),
+                path + " with " + reason + " in:\n" + printed));
+    }
+
+    /** Every record of {@code topic} through the job's decoder: how many it rejects, by reason. */
+    private static Map<String, Long> decoderVerdicts(String bootstrap, String topic) {
+        DocumentDecoder decoder = new DocumentDecoder();
+        Map<String, Long> rejected = new TreeMap<>();
+        KafkaSettings settings = KafkaSettings.defaults().withBootstrapServers(bootstrap);
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(settings.consumerProperties(),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            TopicPartition partition = new TopicPartition(topic, 0);
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            long end = consumer.endOffsets(List.of(partition)).get(partition);
+            while (consumer.position(partition) < end) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
+                    if (decoder.decode(record) instanceof DecodeResult.Rejected no) {
+                        rejected.merge(no.reason().name(), 1L, Long::sum);
+                    }
+                }
+            }
+        }
+        return rejected;
     }
 
     @Test

@@ -15,6 +15,7 @@ import dev.momstream.trainer.config.ModelSize;
 import dev.momstream.trainer.config.MomConfig;
 import dev.momstream.trainer.config.Preset;
 import dev.momstream.trainer.data.Corpus;
+import dev.momstream.trainer.data.CorpusEntry;
 import dev.momstream.trainer.train.TrainConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -79,11 +80,16 @@ final class Streams {
         return new Configs(model, train);
     }
 
+    /** The bundled corpus's texts, in id order (it is in memory). */
+    static List<String> bundledTexts() {
+        return Corpus.bundled().entries().stream().map(e -> ((CorpusEntry.InMemory) e).text()).toList();
+    }
+
     /** Short documents cut from the bundled corpus: four sentences each, about a hundred tokens. */
     static List<String> paragraphs(int count) {
         List<String> out = new ArrayList<>();
-        for (var doc : Corpus.bundled().documents()) {
-            String[] sentences = doc.text().split("(?<=\\.) ");
+        for (String text : bundledTexts()) {
+            String[] sentences = text.split("(?<=\\.) ");
             for (int i = 0; i + 4 <= sentences.length; i += 4) {
                 out.add(String.join(" ", java.util.Arrays.copyOfRange(sentences, i, i + 4)));
                 if (out.size() == count) {
@@ -97,8 +103,8 @@ final class Streams {
     /** Single sentences of the bundled corpus: documents of a few dozen tokens. */
     static List<String> sentences(int count) {
         List<String> out = new ArrayList<>();
-        for (var doc : Corpus.bundled().documents()) {
-            for (String sentence : doc.text().split("(?<=\\.) ")) {
+        for (String text : bundledTexts()) {
+            for (String sentence : text.split("(?<=\\.) ")) {
                 if (sentence.length() > 40) {
                     out.add(sentence);
                     if (out.size() == count) {

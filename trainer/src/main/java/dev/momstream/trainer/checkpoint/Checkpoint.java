@@ -55,6 +55,10 @@ public final class Checkpoint {
     public static final String OPTIMIZER = "optimizer.safetensors";
     public static final String STATE = "state.json";
     static final String FORMAT = "mom-checkpoint/1";
+    /** What a model needs: its manifest must list (and verify) each of these. */
+    static final Set<String> MODEL_FILES = Set.of(CONFIG, MODEL, STATE);
+    /** What continuing training needs: the model's files and the optimizer's. */
+    static final Set<String> TRAINER_FILES = Set.of(CONFIG, MODEL, OPTIMIZER, STATE);
 
     private Checkpoint() {}
 
@@ -115,9 +119,12 @@ public final class Checkpoint {
         return target;
     }
 
-    /** Verifies the manifest; returns the digest of the manifest itself (the checkpoint's identity). */
+    /**
+     * Verifies a training checkpoint (every file listed and matching its digest, nothing unlisted
+     * beside them); returns the digest of the manifest itself (the checkpoint's identity).
+     */
     public static String verify(Path dir) throws IOException {
-        Manifest.verify(dir);
+        Manifest.verify(dir, TRAINER_FILES);
         return Manifest.sha256(dir.resolve(Manifest.FILE));
     }
 
@@ -141,7 +148,7 @@ public final class Checkpoint {
 
     /** The model of a verified checkpoint, for evaluation, export or two-phase init. */
     public static MomModel loadModel(Path dir, Device device) throws IOException {
-        verify(dir);
+        Manifest.verify(dir, MODEL_FILES);
         MomConfig config = readConfigs(dir).model();
         DataType dtype = dtypeOf(readState(dir), dir);
         return new MomModel(config, loadParams(dir, config, device, dtype));
@@ -169,6 +176,7 @@ public final class Checkpoint {
                     .collect(Collectors.toCollection(LinkedHashSet::new));
             checkHeader(dir, OPTIMIZER, expected, name -> layout.get(name.substring(2)).shape());
             Map<String, NDArray> all = SafeTensors.read(file, cpu);
+            requireFinite(dir, OPTIMIZER, all);
             Map<String, NDArray> m = new LinkedHashMap<>();
             Map<String, NDArray> v = new LinkedHashMap<>();
             all.forEach((k, a) -> (k.startsWith("m.") ? m : v).put(k.substring(2), a));
@@ -187,14 +195,31 @@ public final class Checkpoint {
                         .collect(Collectors.toCollection(LinkedHashSet::new)),
                 name -> layout.get(name).shape());
         Path file = dir.resolve(MODEL);
-        return Params.of(config, device, dtype, cpu -> {
-            try {
-                Map<String, NDArray> tensors = SafeTensors.read(file, cpu);
-                return spec -> tensors.get(spec.name());
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+        try {
+            return Params.of(config, device, dtype, cpu -> {
+                try {
+                    Map<String, NDArray> tensors = SafeTensors.read(file, cpu);
+                    requireFinite(dir, MODEL, tensors);
+                    return spec -> tensors.get(spec.name());
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    /** A NaN or infinity in a stored tensor is refused like a bad digest, naming the tensor. */
+    private static void requireFinite(Path dir, String file, Map<String, NDArray> tensors) throws CheckpointException {
+        // the temporaries belong to the tensors' manager, released with it
+        for (Map.Entry<String, NDArray> e : tensors.entrySet()) {
+            NDArray a = e.getValue();
+            if (a.getDataType().isFloating() && a.isNaN().logicalOr(a.isInfinite()).any().getBoolean()) {
+                throw new CheckpointException("checkpoint " + dir + ": " + file + " holds NaN or infinite values"
+                        + " in tensor " + e.getKey() + "; refusing to load it");
             }
-        });
+        }
     }
 
     private static void checkHeader(Path dir, String file, Set<String> expected,

@@ -13,7 +13,10 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.stream.Stream;
 
 /**
  * {@code MANIFEST.sha256}: one {@code <sha256>  <file>} line per file, the format of
@@ -53,8 +56,13 @@ public final class Manifest {
         }
     }
 
-    /** Checks every listed file against its digest; returns file name to digest. */
-    public static Map<String, String> verify(Path dir) throws CheckpointException {
+    /**
+     * Checks a checkpoint directory against its manifest: every file in {@code required} must be
+     * listed, every file in the directory must be listed (nothing may sit beside the verified
+     * files), and every listed file must match its digest. An empty or partial manifest is
+     * therefore a refusal, not a manifest with less to check. Returns file name to digest.
+     */
+    public static Map<String, String> verify(Path dir, Set<String> required) throws CheckpointException {
         Path manifest = dir.resolve(FILE);
         List<String> lines;
         try {
@@ -65,7 +73,7 @@ public final class Manifest {
         } catch (IOException e) {
             throw new CheckpointException("checkpoint " + dir + ": cannot read " + FILE, e);
         }
-        Map<String, String> digests = new TreeMap<>();
+        Map<String, String> listed = new TreeMap<>();
         for (String line : lines) {
             if (line.isBlank()) {
                 continue;
@@ -75,30 +83,56 @@ public final class Manifest {
                 throw new CheckpointException("checkpoint " + dir + ": " + FILE
                         + " has a malformed line: " + line);
             }
-            String expected = line.substring(0, sep);
             String name = line.substring(sep + 2);
-            Path file = dir.resolve(name);
-            if (!file.normalize().startsWith(dir.normalize()) || name.contains("/")) {
+            Path home = dir.toAbsolutePath().normalize();
+            if (name.contains("/") || !home.equals(home.resolve(name).normalize().getParent())) {
                 throw new CheckpointException("checkpoint " + dir + ": " + FILE
                         + " names a file outside the checkpoint: " + name);
             }
+            if (listed.put(name, line.substring(0, sep)) != null) {
+                throw new CheckpointException("checkpoint " + dir + ": " + FILE + " lists " + name + " twice");
+            }
+        }
+        for (String name : new TreeSet<>(required)) {
+            if (!listed.containsKey(name)) {
+                throw new CheckpointException("checkpoint " + dir + ": " + FILE + " does not list " + name
+                        + ", which the checkpoint needs; refusing a checkpoint whose files are not all verified");
+            }
+        }
+        for (String name : present(dir)) {
+            if (!name.equals(FILE) && !listed.containsKey(name)) {
+                throw new CheckpointException("checkpoint " + dir + " holds " + name + ", which " + FILE
+                        + " does not list; refusing a checkpoint that was changed after it was written");
+            }
+        }
+        Map<String, String> digests = new TreeMap<>();
+        for (Map.Entry<String, String> e : listed.entrySet()) {
+            String name = e.getKey();
             String actual;
             try {
-                actual = sha256(file);
-            } catch (NoSuchFileException e) {
+                actual = sha256(dir.resolve(name));
+            } catch (NoSuchFileException x) {
                 throw new CheckpointException("checkpoint " + dir + ": " + name
                         + " is listed in " + FILE + " but missing");
-            } catch (IOException e) {
-                throw new CheckpointException("checkpoint " + dir + ": cannot read " + name, e);
+            } catch (IOException x) {
+                throw new CheckpointException("checkpoint " + dir + ": cannot read " + name, x);
             }
-            if (!actual.equals(expected)) {
+            if (!actual.equals(e.getValue())) {
                 throw new CheckpointException("checkpoint " + dir + ": " + name
-                        + " fails its SHA-256 check (expected " + expected + ", found " + actual
+                        + " fails its SHA-256 check (expected " + e.getValue() + ", found " + actual
                         + "); the file is corrupt, refusing to load it");
             }
             digests.put(name, actual);
         }
         return digests;
+    }
+
+    private static List<String> present(Path dir) throws CheckpointException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.map(p -> p.getFileName().toString()).sorted().toList();
+        } catch (IOException e) {
+            throw new CheckpointException("checkpoint " + dir + ": cannot list its files", e);
+        }
     }
 
     public static String sha256(Path file) throws IOException {

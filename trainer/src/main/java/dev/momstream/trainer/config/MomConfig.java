@@ -123,6 +123,9 @@ public record MomConfig(
                     + ", T=" + top + ")");
         }
         if (chunks > 0) {
+            if ((hasRouter(attnModules) || hasRouter(ffnModules)) && topK < 1) {
+                problems.add("K=" + topK + " must be at least 1");
+            }
             checkPool(problems, "attention", attnModules);
             checkPool(problems, "FFN", ffnModules);
             if (rounds < 1) {
@@ -162,9 +165,7 @@ public record MomConfig(
         if (!hasRouter(modules)) {
             return; // a lone module without SKIP runs on every token; K does not apply
         }
-        if (topK < 1) {
-            problems.add("K=" + topK + " must be at least 1");
-        } else if (topK > routerClasses(modules)) {
+        if (topK > routerClasses(modules)) {
             problems.add("K=" + topK + " exceeds the " + kind + " pool of " + modules + " module"
                     + (modules == 1 ? "" : "s") + (skip ? " + SKIP" : ""));
         }

@@ -1,9 +1,10 @@
 package dev.momstream.trainer.run;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.momstream.trainer.checkpoint.Checkpoint;
+import dev.momstream.trainer.checkpoint.CheckpointException;
 import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.Json;
+import dev.momstream.trainer.data.SkippedFile;
 import dev.momstream.trainer.data.TokenCorpus;
 import dev.momstream.trainer.data.WindowSampler;
 import dev.momstream.trainer.engine.TorchRuntime;
@@ -17,8 +18,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
-import java.util.Optional;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,11 +28,15 @@ import org.slf4j.LoggerFactory;
 /**
  * Offline training on a token corpus into a run directory: {@code config.json},
  * {@code metrics.jsonl} and {@code checkpoints/step-NNNNNNNN/}. A rerun with {@code resume}
- * continues from the newest intact checkpoint, with the data cursor it saved.
+ * continues from the newest checkpoint that loads, with the data cursor it saved. It never
+ * starts over silently: each newer checkpoint it refuses is reported and moved aside to
+ * {@code step-NNNNNNNN.refused-<epoch ms>} (so that the step can be saved again), and when none
+ * loads the run stops with an error.
  */
 public final class OfflineRun {
     private static final Logger LOG = LoggerFactory.getLogger(OfflineRun.class);
     public static final String CHECKPOINTS = "checkpoints";
+    private static final Pattern STEP_DIR = Pattern.compile("step-\\d{8,}");
 
     /**
      * @param steps optimizer steps the run ends at (counting steps before a resume)
@@ -48,18 +54,25 @@ public final class OfflineRun {
         void onStep(StepMetrics metrics);
 
         default void onCheckpoint(Path dir) {}
+
+        /** {@code resume} refused {@code checkpoint} for {@code reason} and moved it to {@code movedTo}. */
+        default void onRefused(Path checkpoint, String reason, Path movedTo) {}
     }
 
-    /** What a run did. */
+    /**
+     * What a run did; {@code resumedFrom} is the checkpoint it continued (null when it started
+     * fresh), {@code skippedFiles} are the corpus entries it could not use.
+     */
     public record Summary(long startStep, long endStep, long tokens, double firstLoss,
-            double lastLoss, Double valLoss, long skippedSteps, List<Path> checkpoints) {}
+            double lastLoss, Double valLoss, long skippedSteps, Path resumedFrom, List<Path> checkpoints,
+            List<SkippedFile> skippedFiles) {}
 
     private OfflineRun() {}
 
     public static Summary run(TokenCorpus data, Options o, Listener listener) throws IOException {
         Path checkpoints = o.out().resolve(CHECKPOINTS);
-        Optional<Path> latest = o.resume() ? latest(checkpoints) : Optional.empty();
-        if (!o.resume() && latest(checkpoints).isPresent()) {
+        List<Path> saved = newestFirst(checkpoints);
+        if (!o.resume() && !saved.isEmpty()) {
             throw new IOException(o.out() + " already holds checkpoints; pass --resume to continue "
                     + "that run or choose another --out");
         }
@@ -68,7 +81,26 @@ public final class OfflineRun {
         WindowSampler sampler = new WindowSampler(data.train(), window, train.seed());
         List<int[][]> validation = WindowSampler.sequentialBatches(data.validation(), window,
                 train.batchSize(), o.evalTokens());
-        Trainer trainer = latest.isPresent() ? resume(latest.get(), sampler, o) : fresh(o);
+        Path resumedFrom = null;
+        Trainer trainer;
+        if (saved.isEmpty()) {
+            if (o.resume()) {
+                LOG.warn("Nothing to resume: {} holds no checkpoint; starting at step 0", checkpoints);
+            }
+            trainer = fresh(o);
+        } else {
+            Resumed r = loadNewestIntact(saved, o, listener);
+            resumedFrom = r.from();
+            trainer = r.trainer();
+            try {
+                sampler.seek(Json.MAPPER.treeToValue(Checkpoint.readState(resumedFrom).cursor(),
+                        WindowSampler.Cursor.class));
+            } catch (IOException | RuntimeException e) {
+                trainer.close();
+                throw e;
+            }
+            LOG.info("Resuming from {} at step {}", resumedFrom, trainer.state().step());
+        }
         long horizon = trainer.config().totalSteps();
         if (horizon > 0 && o.steps() > horizon) {
             LOG.warn("this run's learning-rate schedule ends at step {}; steps {}..{} run at the floor "
@@ -110,7 +142,8 @@ public final class OfflineRun {
                 }
             }
             return new Summary(start, t.state().step(), t.state().tokensSeen(), first, last,
-                    lastValidation(valLoss, t, validation, start), t.state().skippedSteps(), written);
+                    lastValidation(valLoss, t, validation, start), t.state().skippedSteps(), resumedFrom,
+                    written, data.skipped());
         }
     }
 
@@ -137,38 +170,47 @@ public final class OfflineRun {
         return new Trainer(model, train);
     }
 
-    private static Trainer resume(Path dir, WindowSampler sampler, Options o) throws IOException {
-        Trainer t = Trainer.restore(dir, o.device());
-        JsonNode cursor = Checkpoint.readState(dir).cursor();
-        sampler.seek(Json.MAPPER.treeToValue(cursor, WindowSampler.Cursor.class));
-        LOG.info("Resuming from {} at step {}", dir, t.state().step());
-        return t;
+    private record Resumed(Trainer trainer, Path from) {}
+
+    /**
+     * The trainer of the newest checkpoint in {@code saved} that loads. Each newer one is refused
+     * with its reason and renamed aside; when none loads, nothing is renamed and the run stops.
+     */
+    private static Resumed loadNewestIntact(List<Path> saved, Options o, Listener listener) throws IOException {
+        List<String> refused = new ArrayList<>();
+        for (Path dir : saved) {
+            Trainer trainer;
+            try {
+                trainer = Trainer.restore(dir, o.device());
+            } catch (CheckpointException e) {
+                refused.add(e.getMessage());
+                continue;
+            }
+            for (int j = 0; j < refused.size(); j++) {
+                Path newer = saved.get(j);
+                Path aside = newer.resolveSibling(newer.getFileName() + ".refused-" + System.currentTimeMillis());
+                Files.move(newer, aside);
+                listener.onRefused(newer, refused.get(j), aside);
+            }
+            return new Resumed(trainer, dir);
+        }
+        throw new CheckpointException("--resume: none of the " + saved.size() + " checkpoints in "
+                + saved.get(0).getParent() + " loads, so there is nothing to continue; refusing to start over. "
+                + String.join("; ", refused));
     }
 
     static String name(long step) {
         return String.format("step-%08d", step);
     }
 
-    /** The newest checkpoint under {@code dir} whose manifest verifies; corrupt ones are skipped. */
-    public static Optional<Path> latest(Path dir) {
+    /** The checkpoint directories {@code step-NNNNNNNN} under {@code dir}, newest first. */
+    private static List<Path> newestFirst(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
-            return Optional.empty();
+            return List.of();
         }
-        List<Path> candidates;
         try (Stream<Path> s = Files.list(dir)) {
-            candidates = s.filter(p -> p.getFileName().toString().startsWith("step-"))
-                    .sorted((a, b) -> b.getFileName().compareTo(a.getFileName())).toList();
-        } catch (IOException e) {
-            return Optional.empty();
+            return s.filter(p -> STEP_DIR.matcher(p.getFileName().toString()).matches())
+                    .sorted(Comparator.comparing(Path::getFileName).reversed()).toList();
         }
-        for (Path p : candidates) {
-            try {
-                Checkpoint.verify(p);
-                return Optional.of(p);
-            } catch (IOException e) {
-                LOG.warn("Skipping checkpoint {}: {}", p, e.getMessage());
-            }
-        }
-        return Optional.empty();
     }
 }

@@ -64,6 +64,9 @@ class MomConfigTest {
                 "K=5 exceeds the attention pool of 3 modules + SKIP");
         assertMessage(base.toBuilder().pools(4, 2, 3, 4, false).build(),
                 "K=3 exceeds the FFN pool of 2 modules");
+        IllegalArgumentException k0 = assertThrows(IllegalArgumentException.class,
+                base.toBuilder().pools(3, 3, 0, 4, true).build()::validate);
+        assertEquals("invalid model config: K=0 must be at least 1", k0.getMessage(), "said once, not once per pool");
         assertMessage(base.toBuilder().tau(0).build(), "tau=0.0 must be a positive finite number");
         assertMessage(base.toBuilder().dropout(1.0).build(), "dropout=1.0 must be in [0, 1)");
         assertMessage(base.toBuilder().layout(0, 0, 0, false).build(), "the model has no layers");

@@ -30,9 +30,9 @@ class TokenizerAndCorpusTest {
     }
 
     @Test
-    void bundledCorpusSplitsDeterministicallyByDocument() {
+    void bundledCorpusSplitsDeterministicallyByDocument() throws Exception {
         Corpus corpus = Corpus.bundled();
-        assertEquals(233, corpus.documents().size());
+        assertEquals(233, corpus.entries().size());
         TokenCorpus tokens = TokenCorpus.of(corpus);
         int eotTrain = count(tokens.train(), Gpt2Tokenizer.END_OF_TEXT);
         int eotVal = count(tokens.validation(), Gpt2Tokenizer.END_OF_TEXT);
@@ -51,7 +51,7 @@ class TokenizerAndCorpusTest {
         Files.writeString(dir.resolve("sub/b.md"), "Second document. ".repeat(50));
         Files.write(dir.resolve("image.png"), new byte[] {1, 2, 3});
         Corpus corpus = Corpus.fromPath(dir);
-        assertEquals(2, corpus.documents().size());
+        assertEquals(2, corpus.entries().size());
         TokenCorpus t = TokenCorpus.of(corpus);
         int total = t.train().length + t.validation().length;
         assertEquals(total / 10, t.validation().length);

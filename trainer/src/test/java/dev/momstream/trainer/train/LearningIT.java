@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 class LearningIT {
 
     @Test
-    void tinyMomGoesWellBelowTheUnigramEntropy() {
+    void tinyMomGoesWellBelowTheUnigramEntropy() throws Exception {
         TokenCorpus corpus = TokenCorpus.of(Corpus.bundled());
         double unigram = corpus.unigramEntropy();
         MomConfig model = Preset.MOM.at(ModelSize.TINY);
