@@ -25,7 +25,7 @@ public final class Manifest {
     private Manifest() {}
 
     /** Writes the manifest of {@code digests} (file name to SHA-256, in listing order). */
-    static void write(Path dir, Map<String, String> digests) throws IOException {
+    public static void write(Path dir, Map<String, String> digests) throws IOException {
         StringBuilder sb = new StringBuilder();
         digests.forEach((f, d) -> sb.append(d).append("  ").append(f).append('\n'));
         Path file = dir.resolve(FILE);
@@ -37,7 +37,11 @@ public final class Manifest {
 
     /** Writes a small text file durably and returns its SHA-256. */
     static String writeText(Path file, String text) throws IOException {
-        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        return writeBytes(file, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Writes a new file durably and returns its SHA-256. */
+    public static String writeBytes(Path file, byte[] bytes) throws IOException {
         Files.write(file, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
             ch.force(true);
@@ -45,7 +49,7 @@ public final class Manifest {
         return HexFormat.of().formatHex(newDigest().digest(bytes));
     }
 
-    static MessageDigest newDigest() {
+    public static MessageDigest newDigest() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
@@ -55,15 +59,20 @@ public final class Manifest {
 
     /** Checks every listed file against its digest; returns file name to digest. */
     public static Map<String, String> verify(Path dir) throws CheckpointException {
+        return verify(dir, "checkpoint");
+    }
+
+    /** As {@link #verify(Path)}, for a directory of another {@code kind} (named in the messages). */
+    public static Map<String, String> verify(Path dir, String kind) throws CheckpointException {
         Path manifest = dir.resolve(FILE);
         List<String> lines;
         try {
             lines = Files.readAllLines(manifest, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
-            throw new CheckpointException("checkpoint " + dir + " is incomplete or not a checkpoint: "
+            throw new CheckpointException(kind + " " + dir + " is incomplete or not a " + kind + ": "
                     + FILE + " is missing");
         } catch (IOException e) {
-            throw new CheckpointException("checkpoint " + dir + ": cannot read " + FILE, e);
+            throw new CheckpointException(kind + " " + dir + ": cannot read " + FILE, e);
         }
         Map<String, String> digests = new TreeMap<>();
         for (String line : lines) {
@@ -72,27 +81,27 @@ public final class Manifest {
             }
             int sep = line.indexOf("  ");
             if (sep != 64) {
-                throw new CheckpointException("checkpoint " + dir + ": " + FILE
+                throw new CheckpointException(kind + " " + dir + ": " + FILE
                         + " has a malformed line: " + line);
             }
             String expected = line.substring(0, sep);
             String name = line.substring(sep + 2);
             Path file = dir.resolve(name);
             if (!file.normalize().startsWith(dir.normalize()) || name.contains("/")) {
-                throw new CheckpointException("checkpoint " + dir + ": " + FILE
-                        + " names a file outside the checkpoint: " + name);
+                throw new CheckpointException(kind + " " + dir + ": " + FILE
+                        + " names a file outside the " + kind + ": " + name);
             }
             String actual;
             try {
                 actual = sha256(file);
             } catch (NoSuchFileException e) {
-                throw new CheckpointException("checkpoint " + dir + ": " + name
+                throw new CheckpointException(kind + " " + dir + ": " + name
                         + " is listed in " + FILE + " but missing");
             } catch (IOException e) {
-                throw new CheckpointException("checkpoint " + dir + ": cannot read " + name, e);
+                throw new CheckpointException(kind + " " + dir + ": cannot read " + name, e);
             }
             if (!actual.equals(expected)) {
-                throw new CheckpointException("checkpoint " + dir + ": " + name
+                throw new CheckpointException(kind + " " + dir + ": " + name
                         + " fails its SHA-256 check (expected " + expected + ", found " + actual
                         + "); the file is corrupt, refusing to load it");
             }
