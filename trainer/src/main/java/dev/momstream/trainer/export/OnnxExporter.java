@@ -133,6 +133,7 @@ public final class OnnxExporter {
                     throw new IllegalStateException(e.name() + " has " + data.remaining() + " bytes, expected "
                             + e.length());
                 }
+                requireFinite(e.name(), data);
                 writeFully(ch, data, digest);
                 at = e.offset() + e.length();
             }
@@ -140,6 +141,16 @@ public final class OnnxExporter {
             ch.force(true);
         }
         return HexFormat.of().formatHex(digest.digest());
+    }
+
+    /** A NaN or infinity must never reach a served model. */
+    private static void requireFinite(String name, ByteBuffer data) {
+        for (int i = data.position(); i < data.limit(); i += Float.BYTES) {
+            if (!Float.isFinite(data.getFloat(i))) {
+                throw new IllegalStateException("refusing to export: parameter " + name
+                        + " contains NaN or infinite values");
+            }
+        }
     }
 
     /** The parameter's values as little-endian float32, converted in {@code host}, never in the parameter's manager. */

@@ -90,15 +90,16 @@ public final class OnnxModel implements AutoCloseable {
         WeightsLayout weights = WeightsLayout.of(ParamLayout.of(metadata.config()), OnnxExport.WEIGHTS);
         checkGraph(dir, OnnxExport.SCORE, metadata.config(), weights);
         checkGraph(dir, OnnxExport.DECODE, metadata.config(), weights);
+        long size;
         try {
-            long size = Files.size(dir.resolve(OnnxExport.WEIGHTS));
-            if (size != weights.size()) {
-                throw new OnnxModelException("model export " + dir + ": " + OnnxExport.WEIGHTS + " has "
-                        + size + " bytes but the configuration in " + OnnxExport.METADATA + " needs "
-                        + weights.size() + ": the weights belong to another configuration");
-            }
+            size = Files.size(dir.resolve(OnnxExport.WEIGHTS));
         } catch (IOException e) {
             throw new OnnxModelException("model export " + dir + ": cannot read " + OnnxExport.WEIGHTS, e);
+        }
+        if (size != weights.size()) {
+            throw new OnnxModelException("model export " + dir + ": " + OnnxExport.WEIGHTS + " has "
+                    + size + " bytes but the configuration in " + OnnxExport.METADATA + " needs "
+                    + weights.size() + ": the weights belong to another configuration");
         }
         return metadata;
     }
@@ -106,16 +107,23 @@ public final class OnnxModel implements AutoCloseable {
     private static void checkGraph(Path dir, String file, MomConfig config, WeightsLayout weights)
             throws OnnxModelException {
         String where = "model export " + dir + ": " + file;
-        ModelInfo info;
+        Path p = dir.resolve(file);
+        byte[] bytes;
         try {
-            Path p = dir.resolve(file);
-            if (Files.size(p) > MAX_GRAPH_BYTES) {
-                throw new OnnxModelException(where + " is " + Files.size(p) + " bytes, too large for a graph "
+            long size = Files.size(p);
+            if (size > MAX_GRAPH_BYTES) {
+                throw new OnnxModelException(where + " is " + size + " bytes, too large for a graph "
                         + "whose weights are external");
             }
-            info = ModelInfo.parse(Files.readAllBytes(p));
+            bytes = Files.readAllBytes(p);
+        } catch (OnnxModelException e) {
+            throw e;
         } catch (IOException e) {
             throw new OnnxModelException(where + " is unreadable: " + e.getMessage(), e);
+        }
+        ModelInfo info;
+        try {
+            info = ModelInfo.parse(bytes);
         } catch (MalformedProtoException e) {
             throw new OnnxModelException(where + " is not a valid ONNX model (" + e.getMessage()
                     + "); the file is corrupt, refusing to load it", e);
