@@ -20,13 +20,15 @@ import java.util.Set;
  */
 final class GraphBuilder {
     private final WeightsLayout weights;
-    private final List<ProtoWriter> nodes = new ArrayList<>();
+    /** Where new nodes go: the main graph, or a branch while one is being built. */
+    private List<ProtoWriter> nodes = new ArrayList<>();
     private final List<ProtoWriter> initializers = new ArrayList<>();
     private final List<ProtoWriter> inputs = new ArrayList<>();
     private final List<ProtoWriter> outputs = new ArrayList<>();
     private final Set<String> weightsUsed = new LinkedHashSet<>();
     private final Map<String, String> constants = new HashMap<>();
     private int counter;
+    private int nodeCount;
 
     GraphBuilder(WeightsLayout weights) {
         this.weights = weights;
@@ -58,6 +60,12 @@ final class GraphBuilder {
         Node attr(String name, String value) {
             return attr(new ProtoWriter().string(Onnx.ATTR_NAME, name).string(Onnx.ATTR_S, value)
                     .varint(Onnx.ATTR_TYPE, Onnx.ATTR_TYPE_STRING));
+        }
+
+        /** A subgraph attribute (an If branch), made by {@link GraphBuilder#branch}. */
+        Node attr(String name, ProtoWriter graph) {
+            return attr(new ProtoWriter().string(Onnx.ATTR_NAME, name).message(Onnx.ATTR_G, graph)
+                    .varint(Onnx.ATTR_TYPE, Onnx.ATTR_TYPE_GRAPH));
         }
 
         Node ints(String name, long... values) {
@@ -94,7 +102,7 @@ final class GraphBuilder {
             for (String n : names) {
                 proto.string(Onnx.NODE_OUTPUT, n);
             }
-            proto.string(Onnx.NODE_NAME, "n" + nodes.size() + "_" + type);
+            proto.string(Onnx.NODE_NAME, "n" + (nodeCount++) + "_" + type);
             nodes.add(proto);
             return names;
         }
@@ -106,6 +114,25 @@ final class GraphBuilder {
 
     String op(String type, String... in) {
         return node(type, in).out();
+    }
+
+    /**
+     * A subgraph for an If branch: the nodes {@code body} creates, with its result as the one
+     * output. Values and constants of the enclosing graph are visible inside.
+     */
+    ProtoWriter branch(String name, java.util.function.Supplier<String> body, int elemType, Object... dims) {
+        List<ProtoWriter> outer = nodes;
+        nodes = new ArrayList<>();
+        try {
+            String result = body.get();
+            ProtoWriter graph = new ProtoWriter();
+            nodes.forEach(n -> graph.message(Onnx.GRAPH_NODE, n));
+            graph.string(Onnx.GRAPH_NAME, name);
+            graph.message(Onnx.GRAPH_OUTPUT, valueInfo(result, elemType, dims));
+            return graph;
+        } finally {
+            nodes = outer;
+        }
     }
 
     /** A parameter: an initializer of the canonical name whose data is in the weights file. */

@@ -272,8 +272,21 @@ final class MomGraph {
         return g.node("Gemm", layerNorm(x, "lnf"), g.weight("wte")).attr("transB", 1L).out();
     }
 
-    /** Mean cross-entropy of each sequence over its targets that are not {@link OnnxExport#NO_TARGET}. */
+    /**
+     * The loss output: computed only when some target is given (an If), so that scoring for
+     * logits alone does not pay for a log-softmax over the whole vocabulary.
+     */
     private void loss(String logits, String targets) {
+        String anyTarget = g.op("GreaterOrEqual", g.node("ReduceMax", targets).attr("keepdims", 0L).out(), g.scalar(0L));
+        g.node("If", anyTarget)
+                .attr("then_branch", g.branch("scored", () -> crossEntropy(logits, targets), Onnx.FLOAT, "batch"))
+                .attr("else_branch", g.branch("unscored",
+                        () -> g.op("ConstantOfShape", g.node("Shape", targets).attr("end", 1L).out()), Onnx.FLOAT, "batch"))
+                .named(OnnxExport.LOSS);
+    }
+
+    /** Mean cross-entropy of each sequence over its targets that are not {@link OnnxExport#NO_TARGET}. */
+    private String crossEntropy(String logits, String targets) {
         String logProbs = g.node("LogSoftmax", logits).attr("axis", -1L).out();
         String picked = g.node("GatherElements", logProbs, unsqueeze(g.op("Max", targets, g.scalar(0L)), 2))
                 .attr("axis", 2L).out();
@@ -281,7 +294,7 @@ final class MomGraph {
         String nll = g.op("Mul", g.op("Neg", g.node("Squeeze", picked, g.ints(2)).out()), scored);
         String total = g.node("ReduceSum", nll, g.ints(1)).attr("keepdims", 0L).out();
         String count = g.node("ReduceSum", scored, g.ints(1)).attr("keepdims", 0L).out();
-        g.node("Div", total, g.op("Max", count, g.scalar(1f))).named(OnnxExport.LOSS);
+        return g.op("Div", total, g.op("Max", count, g.scalar(1f)));
     }
 
     private String ffn(String xNorm, String fc, String proj) {

@@ -5,9 +5,10 @@ package dev.momstream.trainer.onnx;
  * the contract between the exporter and every reader.
  *
  * <p>{@value #SCORE}: inputs {@code input_ids} and {@code targets} (int64 [batch, sequence];
- * a target of -1 is ignored), outputs {@code logits} (float [batch, sequence, vocab]) and
- * {@code loss} (float [batch]: mean next-token cross-entropy over each sequence's targets that
- * are not -1, 0 when there are none).
+ * a target of -1 is not scored), outputs {@code logits} (float [batch, sequence, vocab]) and
+ * {@code loss} (float [batch]: mean next-token cross-entropy over each sequence's scored
+ * targets, 0 when it has none). When every target is -1 the loss is not computed at all, so
+ * scoring for logits alone costs no log-softmax over the vocabulary.
  *
  * <p>{@value #DECODE}: inputs {@code input_ids} (int64 [batch, new]) and one {@code past.<slot>.key}
  * / {@code past.<slot>.value} pair per {@link CacheLayout} slot (float [batch, heads, past,

@@ -20,7 +20,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * An exported model version on ONNX Runtime: scoring, and decoders for cached generation.
@@ -204,10 +203,8 @@ public final class OnnxModel implements AutoCloseable {
 
     /** Next-token logits of every position, row-major [rows, cols, vocab]. */
     public float[] logits(TokenBatch ids) {
-        long[] none = new long[ids.tokens()];
-        Arrays.fill(none, OnnxExport.NO_TARGET);
-        try (OrtSession.Result r = runScore(ids, new TokenBatch(none, ids.rows(), ids.cols()), OnnxExport.LOGITS)) {
-            return floats(r, OnnxExport.LOGITS);
+        try (Scores s = score(ids, null)) {
+            return s.logits();
         }
     }
 
@@ -216,30 +213,66 @@ public final class OnnxModel implements AutoCloseable {
      * (same shape; {@link OnnxExport#NO_TARGET} entries are not scored).
      */
     public double[] loss(TokenBatch ids, TokenBatch targets) {
-        if (targets.rows() != ids.rows() || targets.cols() != ids.cols()) {
-            throw new IllegalArgumentException("targets are " + targets.rows() + " x " + targets.cols()
-                    + " but the inputs are " + ids.rows() + " x " + ids.cols());
+        try (Scores s = score(ids, targets)) {
+            return s.loss();
         }
-        checkTokens(targets.ids(), true);
-        try (OrtSession.Result r = runScore(ids, targets, OnnxExport.LOSS)) {
-            float[] l = floats(r, OnnxExport.LOSS);
+    }
+
+    /**
+     * Runs the {@code score} graph; the outputs stay in ONNX Runtime's memory until read.
+     *
+     * @param targets same shape as {@code ids}, or null to compute logits only
+     */
+    public Scores score(TokenBatch ids, TokenBatch targets) {
+        checkLength(ids.cols());
+        checkTokens(ids.ids(), false);
+        long[] t;
+        if (targets == null) {
+            t = new long[ids.tokens()];
+            Arrays.fill(t, OnnxExport.NO_TARGET);
+        } else {
+            if (targets.rows() != ids.rows() || targets.cols() != ids.cols()) {
+                throw new IllegalArgumentException("targets are " + targets.rows() + " x " + targets.cols()
+                        + " but the inputs are " + ids.rows() + " x " + ids.cols());
+            }
+            checkTokens(targets.ids(), true);
+            t = targets.ids();
+        }
+        try (OnnxTensor in = ids(ids.ids(), ids.rows(), ids.cols());
+                OnnxTensor tt = ids(t, ids.rows(), ids.cols())) {
+            return new Scores(score.run(Map.of(OnnxExport.INPUT_IDS, in, OnnxExport.TARGETS, tt)));
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime failed to score with " + dir.resolve(OnnxExport.SCORE)
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The outputs of one run of the {@code score} graph. */
+    public static final class Scores implements AutoCloseable {
+        private final OrtSession.Result result;
+
+        private Scores(OrtSession.Result result) {
+            this.result = result;
+        }
+
+        /** Next-token logits, row-major [rows, cols, vocab]. */
+        public float[] logits() {
+            return floats(result, OnnxExport.LOGITS);
+        }
+
+        /** Per-row mean cross-entropy of the scored targets (0 for rows without any). */
+        public double[] loss() {
+            float[] l = floats(result, OnnxExport.LOSS);
             double[] out = new double[l.length];
             for (int i = 0; i < l.length; i++) {
                 out[i] = l[i];
             }
             return out;
         }
-    }
 
-    private OrtSession.Result runScore(TokenBatch ids, TokenBatch targets, String output) {
-        checkLength(ids.cols());
-        checkTokens(ids.ids(), false);
-        try (OnnxTensor in = ids(ids.ids(), ids.rows(), ids.cols());
-                OnnxTensor t = ids(targets.ids(), targets.rows(), targets.cols())) {
-            return score.run(Map.of(OnnxExport.INPUT_IDS, in, OnnxExport.TARGETS, t), Set.of(output));
-        } catch (OrtException e) {
-            throw new IllegalStateException("ONNX Runtime failed to score with " + dir.resolve(OnnxExport.SCORE)
-                    + ": " + e.getMessage(), e);
+        @Override
+        public void close() {
+            result.close();
         }
     }
 

@@ -10,6 +10,7 @@ import dev.momstream.trainer.config.RouterKind;
 import dev.momstream.trainer.model.Fixtures;
 import dev.momstream.trainer.model.MomModel;
 import dev.momstream.trainer.model.TokenBatch;
+import dev.momstream.trainer.onnx.OnnxExport;
 import dev.momstream.trainer.onnx.OnnxModel;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -92,6 +93,43 @@ class OnnxParityTest {
                 record(diff, name + ", batch " + shape[0] + " x " + shape[1]);
                 assertTrue(diff <= TOL, name + ": batch " + shape[0] + " x " + shape[1] + " logits differ by " + diff);
             }
+        }
+    }
+
+    /** The loss output is each row's mean cross-entropy over its scored targets, from DJL's logits. */
+    @org.junit.jupiter.api.Test
+    void lossEqualsCrossEntropyOfTheScoredTargets() throws Exception {
+        MomConfig c = Fixtures.smallMom(2, 2, true, RouterKind.GRU);
+        int rows = 3;
+        int t = c.contextLength();
+        int vocab = c.vocabSize();
+        TokenBatch ids = Fixtures.randomTokens(rows, t, vocab, 1);
+        long[] targets = Fixtures.randomTokens(rows, t, vocab, 2).ids().clone();
+        targets[1] = OnnxExport.NO_TARGET;
+        targets[5] = OnnxExport.NO_TARGET;
+        java.util.Arrays.fill(targets, 2 * t, 3 * t, OnnxExport.NO_TARGET); // the last row scores nothing
+        try (MomModel model = Exports.randomModel(c, 5);
+                OnnxModel onnx = Exports.exportAndLoad(model, dir.resolve("export"))) {
+            double[] djl = Exports.djlLogits(model, ids);
+            double[] loss = onnx.loss(ids, new TokenBatch(targets, rows, t));
+            for (int r = 0; r < rows; r++) {
+                double sum = 0;
+                int n = 0;
+                for (int p = 0; p < t; p++) {
+                    long target = targets[r * t + p];
+                    if (target >= 0) {
+                        int base = (r * t + p) * vocab;
+                        double max = java.util.Arrays.stream(djl, base, base + vocab).max().orElseThrow();
+                        double z = java.util.Arrays.stream(djl, base, base + vocab).map(v -> Math.exp(v - max)).sum();
+                        sum += max + Math.log(z) - djl[base + (int) target];
+                        n++;
+                    }
+                }
+                assertEquals(n == 0 ? 0 : sum / n, loss[r], TOL, "row " + r);
+            }
+            assertEquals(0.0, loss[2]);
+            double[] none = onnx.loss(ids, new TokenBatch(new long[rows * t], rows, t));
+            assertTrue(none[0] > 0, "all-zero targets are scored (token 0 is a real token)");
         }
     }
 

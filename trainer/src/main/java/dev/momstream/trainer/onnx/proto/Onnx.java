@@ -48,11 +48,13 @@ public final class Onnx {
     public static final int ATTR_F = 2;
     public static final int ATTR_I = 3;
     public static final int ATTR_S = 4;
+    public static final int ATTR_G = 6;
     public static final int ATTR_INTS = 8;
     public static final int ATTR_TYPE = 20;
     public static final int ATTR_TYPE_FLOAT = 1;
     public static final int ATTR_TYPE_INT = 2;
     public static final int ATTR_TYPE_STRING = 3;
+    public static final int ATTR_TYPE_GRAPH = 5;
     public static final int ATTR_TYPE_INTS = 7;
 
     /** TensorProto and its data types. */
