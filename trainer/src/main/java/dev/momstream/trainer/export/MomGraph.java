@@ -301,11 +301,16 @@ final class MomGraph {
         return linear(gelu(linear(xNorm, fc)), proj);
     }
 
-    /** GELU, tanh approximation, in the same form as the DJL model: x * sigmoid(2c x (1 + a x^2)). */
+    /**
+     * GELU, tanh approximation: 0.5 x (1 + tanh(c x (1 + a x^2))), written in the form ONNX
+     * Runtime fuses into one FastGelu kernel (the DJL model's x * sigmoid(2c x (1 + a x^2)) is
+     * the same function).
+     */
     private String gelu(String x) {
-        String inner = g.op("Add", g.op("Mul", g.op("Mul", x, x), g.scalar((float) 0.044715)), g.scalar(1f));
-        String arg = g.op("Mul", g.op("Mul", x, inner), g.scalar((float) (2 * Math.sqrt(2.0 / Math.PI))));
-        return g.op("Mul", x, g.op("Sigmoid", arg));
+        String inner = g.op("Add", g.op("Mul", g.op("Mul", x, g.scalar((float) 0.044715)), x), g.scalar(1f));
+        String arg = g.op("Mul", g.op("Mul", x, g.scalar((float) Math.sqrt(2.0 / Math.PI))), inner);
+        String half = g.op("Mul", x, g.scalar(0.5f));
+        return g.op("Mul", half, g.op("Add", g.op("Tanh", arg), g.scalar(1f)));
     }
 
     private String linear(String x, String p) {

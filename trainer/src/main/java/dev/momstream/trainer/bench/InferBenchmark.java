@@ -1,0 +1,191 @@
+package dev.momstream.trainer.bench;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
+import dev.momstream.trainer.checkpoint.Checkpoint;
+import dev.momstream.trainer.config.ModelSize;
+import dev.momstream.trainer.config.MomConfig;
+import dev.momstream.trainer.config.Preset;
+import dev.momstream.trainer.config.RouterKind;
+import dev.momstream.trainer.engine.NoGrad;
+import dev.momstream.trainer.export.OnnxExporter;
+import dev.momstream.trainer.inspect.ModelReport;
+import dev.momstream.trainer.model.MomModel;
+import dev.momstream.trainer.model.RoutingPolicy;
+import dev.momstream.trainer.model.TokenBatch;
+import dev.momstream.trainer.onnx.Decoder;
+import dev.momstream.trainer.onnx.Generation;
+import dev.momstream.trainer.onnx.Generator;
+import dev.momstream.trainer.onnx.InferenceOptions;
+import dev.momstream.trainer.onnx.OnnxModel;
+import dev.momstream.trainer.onnx.Sampling;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.function.Consumer;
+
+/**
+ * Inference speed: DJL's eager forward against ONNX Runtime's {@code score} graph on the same
+ * weights (batch 1 and 8 at 128 tokens), greedy generation of 128 new tokens with and without
+ * the key/value cache, and the time to export. Random weights and tokens; medians.
+ */
+public final class InferBenchmark {
+    public static final int SEQUENCE = 128;
+    public static final int PROMPT = 16;
+    public static final int NEW_TOKENS = 128;
+
+    private InferBenchmark() {}
+
+    /** One configuration to time. */
+    public record Case(String name, MomConfig model) {}
+
+    /**
+     * One timed configuration.
+     *
+     * @param djlMs DJL forward at batch 1 and 8
+     * @param ortMs ONNX Runtime score at batch 1 and 8 (the run; logits stay in its memory)
+     * @param cachedTokensPerSec generation with the cache, {@value #NEW_TOKENS} new tokens after {@value #PROMPT}
+     * @param uncachedTokensPerSec the same, rerunning the whole sequence for every token
+     */
+    public record Row(String name, long params, double exportMs, double[] djlMs, double[] ortMs,
+            double cachedTokensPerSec, double uncachedTokensPerSec) {
+
+        public double scoreSpeedup(int batchIndex) {
+            return djlMs[batchIndex] / ortMs[batchIndex];
+        }
+
+        public double cacheSpeedup() {
+            return cachedTokensPerSec / uncachedTokensPerSec;
+        }
+    }
+
+    public record Result(String provider, int ortThreads, String optimization, int sequence, int[] batches,
+            int repeats, List<Row> rows) {}
+
+    /** One ONNX Runtime setting of the tuning sweep: score at batch 1 and one cached decode step. */
+    public record TuneRow(int threads, String optimization, double scoreMs, double decodeStepMs, double loadMs) {}
+
+    public static final int[] BATCHES = {1, 8};
+
+    /** The tiny MoM, and the same layout at d 256, both with context 256 (room for prompt + 128 new tokens). */
+    public static List<Case> standardCases() {
+        MomConfig tiny = Preset.MOM.at(ModelSize.TINY);
+        return List.of(
+                new Case("tiny-mom", tiny.toBuilder().width(tiny.d(), tiny.heads(), 256).build()),
+                new Case("wide-mom", tiny.toBuilder().width(256, 8, 256).router(RouterKind.GRU, 64).build()));
+    }
+
+    public static Result run(List<Case> cases, int repeats, InferenceOptions options, Path work,
+            Consumer<Row> progress) throws IOException {
+        List<Row> rows = new ArrayList<>();
+        for (Case c : cases) {
+            Row row = time(c, repeats, options, work);
+            rows.add(row);
+            progress.accept(row);
+        }
+        return new Result(options.device(), options.intraOpThreads(), options.optimization().name(), SEQUENCE,
+                BATCHES, repeats, rows);
+    }
+
+    private static Row time(Case c, int repeats, InferenceOptions options, Path work) throws IOException {
+        MomConfig m = c.model();
+        Path dir = work.resolve(c.name() + "-" + System.nanoTime());
+        try (MomModel model = MomModel.create(m, Device.cpu(), DataType.FLOAT32, 1)) {
+            long t0 = System.nanoTime();
+            OnnxExporter.export(model, OnnxExporter.Source.untrained(), dir);
+            double exportMs = (System.nanoTime() - t0) / 1e6;
+            double[] djl = new double[BATCHES.length];
+            double[] ort = new double[BATCHES.length];
+            try (OnnxModel onnx = OnnxModel.load(dir, options)) {
+                for (int i = 0; i < BATCHES.length; i++) {
+                    TokenBatch ids = randomTokens(BATCHES[i], SEQUENCE, m.vocabSize(), i);
+                    djl[i] = median(repeats, () -> djlForward(model, ids));
+                    ort[i] = median(repeats, () -> onnx.score(ids, null).close());
+                }
+                int[] prompt = Arrays.stream(randomTokens(1, PROMPT, m.vocabSize(), 9).ids()).mapToInt(v -> (int) v).toArray();
+                Generator.generate(onnx, prompt, 8, Sampling.greedy(), Generator.NONE, true);
+                Generator.generate(onnx, prompt, 4, Sampling.greedy(), Generator.NONE, false);
+                Generation cached = Generator.generate(onnx, prompt, NEW_TOKENS, Sampling.greedy(), Generator.NONE, true);
+                Generation uncached = Generator.generate(onnx, prompt, NEW_TOKENS, Sampling.greedy(), Generator.NONE, false);
+                return new Row(c.name(), ModelReport.of(m).parameters(), exportMs, djl, ort,
+                        cached.tokensPerSecond(), uncached.tokensPerSecond());
+            }
+        } finally {
+            Checkpoint.delete(dir);
+        }
+    }
+
+    /**
+     * ONNX Runtime's score at batch 1 and one cached decode step (after a 64-token prompt), for
+     * each thread count and graph optimisation level: the settings chosen as defaults come from
+     * this table.
+     */
+    public static List<TuneRow> sweep(Case c, int repeats, int[] threads, Path work) throws IOException {
+        MomConfig m = c.model();
+        Path dir = work.resolve(c.name() + "-sweep-" + System.nanoTime());
+        List<TuneRow> rows = new ArrayList<>();
+        try (MomModel model = MomModel.create(m, Device.cpu(), DataType.FLOAT32, 1)) {
+            OnnxExporter.export(model, OnnxExporter.Source.untrained(), dir);
+        }
+        try {
+            TokenBatch ids = randomTokens(1, SEQUENCE, m.vocabSize(), 1);
+            long[] prompt = randomTokens(1, 64, m.vocabSize(), 2).ids();
+            for (int t : threads) {
+                for (OptLevel level : new OptLevel[] {OptLevel.BASIC_OPT, OptLevel.EXTENDED_OPT, OptLevel.ALL_OPT}) {
+                    InferenceOptions o = InferenceOptions.defaults().withThreads(t).withOptimization(level);
+                    long t0 = System.nanoTime();
+                    try (OnnxModel onnx = OnnxModel.load(dir, o)) {
+                        double loadMs = (System.nanoTime() - t0) / 1e6;
+                        double score = median(repeats, () -> onnx.score(ids, null).close());
+                        double step;
+                        try (Decoder d = onnx.decoder(1)) {
+                            d.append(prompt, prompt.length);
+                            step = median(repeats * 4, () -> {
+                                if (d.length() == m.contextLength()) {
+                                    throw new IllegalStateException("the sweep filled the context");
+                                }
+                                d.append(new long[] {1}, 1);
+                            });
+                        }
+                        rows.add(new TuneRow(t, level.name(), score, step, loadMs));
+                    }
+                }
+            }
+        } finally {
+            Checkpoint.delete(dir);
+        }
+        return rows;
+    }
+
+    private static void djlForward(MomModel model, TokenBatch ids) {
+        try (NoGrad ignored = new NoGrad(); NDManager step = model.params().newStepManager()) {
+            model.forward(step, ids, false, RoutingPolicy.TOP_K);
+        }
+    }
+
+    /** Median milliseconds of {@code repeats} runs after one warm-up run. */
+    private static double median(int repeats, Runnable run) {
+        run.run();
+        double[] ms = new double[repeats];
+        for (int i = 0; i < repeats; i++) {
+            long t0 = System.nanoTime();
+            run.run();
+            ms[i] = (System.nanoTime() - t0) / 1e6;
+        }
+        return TrainBenchmark.median(ms);
+    }
+
+    private static TokenBatch randomTokens(int rows, int cols, int vocab, long seed) {
+        Random r = new Random(seed);
+        long[] ids = new long[rows * cols];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = r.nextInt(vocab);
+        }
+        return new TokenBatch(ids, rows, cols);
+    }
+}
