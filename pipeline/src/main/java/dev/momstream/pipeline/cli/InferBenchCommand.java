@@ -36,16 +36,18 @@ public final class InferBenchCommand implements Callable<Integer> {
         InferenceOptions options = OnnxOptions.of(device);
         Path work = Files.createTempDirectory("mom-bench-infer");
         try {
+            // CPU time is the work itself only when each engine runs on the calling thread alone
+            boolean cpu = MomCli.threads() == 1;
             if (!json) {
-                System.out.printf("%-9s %11s %9s %9s %9s %6s %9s %9s %6s %10s %10s %6s%n", "config", "params",
-                        "export s", "djl b1", "ort b1", "x", "djl b8", "ort b8", "x", "cached t/s", "uncached", "x");
+                System.out.printf("%-9s %11s %8s %9s %9s %6s %9s %9s %6s %10s %10s %6s%n", "config", "params",
+                        "export", "djl b1", "ort b1", "x", "djl b8", "ort b8", "x", "cached", "uncached", "x");
             }
             InferBenchmark.Result r = InferBenchmark.run(InferBenchmark.standardCases(), repeats, options, work, row -> {
                 if (!json) {
-                    System.out.printf("%-9s %,11d %9.2f %7.1fms %7.1fms %5.1fx %7.1fms %7.1fms %5.1fx %10.0f %10.0f %5.1fx%n",
-                            row.name(), row.params(), row.exportMs() / 1000, row.djlMs()[0], row.ortMs()[0],
-                            row.scoreSpeedup(0), row.djlMs()[1], row.ortMs()[1], row.scoreSpeedup(1),
-                            row.cachedTokensPerSec(), row.uncachedTokensPerSec(), row.cacheSpeedup());
+                    print(row, false);
+                    if (cpu) {
+                        print(row, true);
+                    }
                 }
             });
             List<InferBenchmark.TuneRow> tuning = sweep
@@ -55,10 +57,12 @@ public final class InferBenchCommand implements Callable<Integer> {
                 System.out.println(Json.write(new Output(r, tuning)));
                 return 0;
             }
-            System.out.printf("sequence %d, median of %d; ONNX Runtime on %s, %s threads, %s; generation: greedy, "
-                    + "%d new tokens after a %d-token prompt%n", InferBenchmark.SEQUENCE, repeats, r.provider(),
-                    r.ortThreads() == 0 ? "all" : Integer.toString(r.ortThreads()), r.optimization(),
-                    InferBenchmark.NEW_TOKENS, InferBenchmark.PROMPT);
+            System.out.printf("score: batch 1 and 8 x %d tokens, median of %d; generation (tokens/s): greedy, %d new "
+                    + "tokens after a %d-token prompt; ONNX Runtime on %s, intra-op threads %s (score) and %s "
+                    + "(decode), %s%s%n",
+                    InferBenchmark.SEQUENCE, repeats, InferBenchmark.NEW_TOKENS, InferBenchmark.PROMPT, r.provider(),
+                    threads(r.scoreThreads()), threads(r.decodeThreads()), r.optimization(),
+                    cpu ? "; (cpu) rows: calling-thread CPU time" : "");
             if (!tuning.isEmpty()) {
                 System.out.printf("%nONNX Runtime settings (tiny-mom): %7s %-13s %10s %14s %9s%n", "threads", "optimisation",
                         "score b1", "decode step", "load");
@@ -71,6 +75,22 @@ public final class InferBenchCommand implements Callable<Integer> {
         } finally {
             Checkpoint.delete(work);
         }
+    }
+
+    private static void print(InferBenchmark.Row row, boolean cpu) {
+        System.out.printf("%-9s %,11d %7.2fs %7.1fms %7.1fms %5.1fx %7.1fms %7.1fms %5.1fx %10.0f %10.0f %5.1fx%n",
+                cpu ? "  (cpu)" : row.name(), row.params(), row.exportMs() / 1000,
+                ms(row.djl()[0], cpu), ms(row.ort()[0], cpu), row.scoreSpeedup(0, cpu),
+                ms(row.djl()[1], cpu), ms(row.ort()[1], cpu), row.scoreSpeedup(1, cpu),
+                row.tokensPerSecond(row.cached(), cpu), row.tokensPerSecond(row.uncached(), cpu), row.cacheSpeedup(cpu));
+    }
+
+    private static String threads(int n) {
+        return n == 0 ? "all" : Integer.toString(n);
+    }
+
+    private static double ms(InferBenchmark.Timing t, boolean cpu) {
+        return cpu ? t.cpuMs() : t.wallMs();
     }
 
     private record Output(InferBenchmark.Result result, List<InferBenchmark.TuneRow> tuning) {}

@@ -22,6 +22,8 @@ import dev.momstream.trainer.onnx.InferenceOptions;
 import dev.momstream.trainer.onnx.OnnxModel;
 import dev.momstream.trainer.onnx.Sampling;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -33,6 +35,10 @@ import java.util.function.Consumer;
  * Inference speed: DJL's eager forward against ONNX Runtime's {@code score} graph on the same
  * weights (batch 1 and 8 at 128 tokens), greedy generation of 128 new tokens with and without
  * the key/value cache, and the time to export. Random weights and tokens; medians.
+ *
+ * <p>Each measurement has a wall time and the calling thread's CPU time. With one intra-op
+ * thread ({@code mom --threads 1}) both engines do all their work on the calling thread, so
+ * the CPU time is the work itself, unaffected by other processes on a shared machine.
  */
 public final class InferBenchmark {
     public static final int SEQUENCE = 128;
@@ -44,27 +50,38 @@ public final class InferBenchmark {
     /** One configuration to time. */
     public record Case(String name, MomConfig model) {}
 
+    /** Median wall and calling-thread CPU milliseconds. */
+    public record Timing(double wallMs, double cpuMs) {}
+
     /**
      * One timed configuration.
      *
-     * @param djlMs DJL forward at batch 1 and 8
-     * @param ortMs ONNX Runtime score at batch 1 and 8 (the run; logits stay in its memory)
-     * @param cachedTokensPerSec generation with the cache, {@value #NEW_TOKENS} new tokens after {@value #PROMPT}
-     * @param uncachedTokensPerSec the same, rerunning the whole sequence for every token
+     * @param djl DJL forward at batch 1 and 8
+     * @param ort ONNX Runtime score at batch 1 and 8 (the run; logits stay in its memory)
+     * @param cached generation with the cache: {@value #NEW_TOKENS} new tokens after {@value #PROMPT}
+     * @param uncached the same, rerunning the whole sequence for every token
      */
-    public record Row(String name, long params, double exportMs, double[] djlMs, double[] ortMs,
-            double cachedTokensPerSec, double uncachedTokensPerSec) {
+    public record Row(String name, long params, double exportMs, Timing[] djl, Timing[] ort, Timing cached,
+            Timing uncached) {
 
-        public double scoreSpeedup(int batchIndex) {
-            return djlMs[batchIndex] / ortMs[batchIndex];
+        public double scoreSpeedup(int batchIndex, boolean cpu) {
+            return ms(djl[batchIndex], cpu) / ms(ort[batchIndex], cpu);
         }
 
-        public double cacheSpeedup() {
-            return cachedTokensPerSec / uncachedTokensPerSec;
+        public double cacheSpeedup(boolean cpu) {
+            return ms(uncached, cpu) / ms(cached, cpu);
+        }
+
+        public double tokensPerSecond(Timing generation, boolean cpu) {
+            return NEW_TOKENS * 1000 / ms(generation, cpu);
+        }
+
+        private static double ms(Timing t, boolean cpu) {
+            return cpu ? t.cpuMs() : t.wallMs();
         }
     }
 
-    public record Result(String provider, int ortThreads, String optimization, int sequence, int[] batches,
+    public record Result(String provider, int scoreThreads, int decodeThreads, String optimization, int sequence, int[] batches,
             int repeats, List<Row> rows) {}
 
     /** One ONNX Runtime setting of the tuning sweep: score at batch 1 and one cached decode step. */
@@ -88,7 +105,8 @@ public final class InferBenchmark {
             rows.add(row);
             progress.accept(row);
         }
-        return new Result(options.device(), options.intraOpThreads(), options.optimization().name(), SEQUENCE,
+        return new Result(options.device(), options.scoreThreads(), options.decodeThreads(),
+                options.optimization().name(), SEQUENCE,
                 BATCHES, repeats, rows);
     }
 
@@ -99,8 +117,8 @@ public final class InferBenchmark {
             long t0 = System.nanoTime();
             OnnxExporter.export(model, OnnxExporter.Source.untrained(), dir);
             double exportMs = (System.nanoTime() - t0) / 1e6;
-            double[] djl = new double[BATCHES.length];
-            double[] ort = new double[BATCHES.length];
+            Timing[] djl = new Timing[BATCHES.length];
+            Timing[] ort = new Timing[BATCHES.length];
             try (OnnxModel onnx = OnnxModel.load(dir, options)) {
                 for (int i = 0; i < BATCHES.length; i++) {
                     TokenBatch ids = randomTokens(BATCHES[i], SEQUENCE, m.vocabSize(), i);
@@ -108,12 +126,9 @@ public final class InferBenchmark {
                     ort[i] = median(repeats, () -> onnx.score(ids, null).close());
                 }
                 int[] prompt = Arrays.stream(randomTokens(1, PROMPT, m.vocabSize(), 9).ids()).mapToInt(v -> (int) v).toArray();
-                Generator.generate(onnx, prompt, 8, Sampling.greedy(), Generator.NONE, true);
-                Generator.generate(onnx, prompt, 4, Sampling.greedy(), Generator.NONE, false);
-                Generation cached = Generator.generate(onnx, prompt, NEW_TOKENS, Sampling.greedy(), Generator.NONE, true);
-                Generation uncached = Generator.generate(onnx, prompt, NEW_TOKENS, Sampling.greedy(), Generator.NONE, false);
-                return new Row(c.name(), ModelReport.of(m).parameters(), exportMs, djl, ort,
-                        cached.tokensPerSecond(), uncached.tokensPerSecond());
+                Timing cached = median(Math.max(1, repeats / 5), () -> generate(onnx, prompt, true));
+                Timing uncached = median(1, () -> generate(onnx, prompt, false));
+                return new Row(c.name(), ModelReport.of(m).parameters(), exportMs, djl, ort, cached, uncached);
             }
         } finally {
             Checkpoint.delete(dir);
@@ -141,7 +156,7 @@ public final class InferBenchmark {
                     long t0 = System.nanoTime();
                     try (OnnxModel onnx = OnnxModel.load(dir, o)) {
                         double loadMs = (System.nanoTime() - t0) / 1e6;
-                        double score = median(repeats, () -> onnx.score(ids, null).close());
+                        double score = median(repeats, () -> onnx.score(ids, null).close()).wallMs();
                         double step;
                         try (Decoder d = onnx.decoder(1)) {
                             d.append(prompt, prompt.length);
@@ -150,7 +165,7 @@ public final class InferBenchmark {
                                     throw new IllegalStateException("the sweep filled the context");
                                 }
                                 d.append(new long[] {1}, 1);
-                            });
+                            }).wallMs();
                         }
                         rows.add(new TuneRow(t, level.name(), score, step, loadMs));
                     }
@@ -168,16 +183,27 @@ public final class InferBenchmark {
         }
     }
 
-    /** Median milliseconds of {@code repeats} runs after one warm-up run. */
-    private static double median(int repeats, Runnable run) {
+    private static void generate(OnnxModel onnx, int[] prompt, boolean cached) {
+        Generation g = Generator.generate(onnx, prompt, NEW_TOKENS, Sampling.greedy(), Generator.NONE, cached);
+        if (g.tokens().length != NEW_TOKENS) {
+            throw new IllegalStateException("generated " + g.tokens().length + " tokens, expected " + NEW_TOKENS);
+        }
+    }
+
+    /** Median wall and CPU milliseconds of {@code repeats} runs after one warm-up run. */
+    private static Timing median(int repeats, Runnable run) {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         run.run();
-        double[] ms = new double[repeats];
+        double[] wall = new double[repeats];
+        double[] cpu = new double[repeats];
         for (int i = 0; i < repeats; i++) {
+            long c0 = threads.getCurrentThreadCpuTime();
             long t0 = System.nanoTime();
             run.run();
-            ms[i] = (System.nanoTime() - t0) / 1e6;
+            wall[i] = (System.nanoTime() - t0) / 1e6;
+            cpu[i] = (threads.getCurrentThreadCpuTime() - c0) / 1e6;
         }
-        return TrainBenchmark.median(ms);
+        return new Timing(TrainBenchmark.median(wall), TrainBenchmark.median(cpu));
     }
 
     private static TokenBatch randomTokens(int rows, int cols, int vocab, long seed) {

@@ -9,33 +9,40 @@ import java.util.Locale;
  * @param device {@code cpu}, {@code gpu} (= {@code gpu:0}) or {@code gpu:N}; a GPU needs the
  *     {@code onnxruntime_gpu} artifact and CUDA, otherwise the model runs on the CPU and the
  *     reason is logged
- * @param intraOpThreads threads of one operator, 0 = one per core
+ * @param scoreThreads intra-op threads of the {@code score} session, 0 = one per core
+ * @param decodeThreads intra-op threads of the {@code decode} session, 0 = one per core
  * @param optimization graph optimisation level applied when a session is created
  */
-public record InferenceOptions(String device, int intraOpThreads, OptLevel optimization) {
+public record InferenceOptions(String device, int scoreThreads, int decodeThreads, OptLevel optimization) {
 
     public InferenceOptions {
-        if (intraOpThreads < 0) {
-            throw new IllegalArgumentException("intraOpThreads=" + intraOpThreads + " must be >= 0");
+        if (scoreThreads < 0 || decodeThreads < 0) {
+            throw new IllegalArgumentException("thread counts must be >= 0 (score " + scoreThreads + ", decode "
+                    + decodeThreads + ")");
         }
         gpuIndex(device); // validates
     }
 
-    /** CPU, one thread per core, every graph optimisation (the measured best, docs/PERFORMANCE.md). */
+    /**
+     * CPU and every graph optimisation; scoring on one thread per core, decoding on one thread:
+     * a decode step is hundreds of operators on one row each, too small to split, and extra
+     * threads only add synchronisation (docs/PERFORMANCE.md, "ONNX Runtime settings").
+     */
     public static InferenceOptions defaults() {
-        return new InferenceOptions("cpu", 0, OptLevel.ALL_OPT);
+        return new InferenceOptions("cpu", 0, 1, OptLevel.ALL_OPT);
     }
 
     public InferenceOptions withDevice(String d) {
-        return new InferenceOptions(d, intraOpThreads, optimization);
+        return new InferenceOptions(d, scoreThreads, decodeThreads, optimization);
     }
 
+    /** The same intra-op thread count for both sessions. */
     public InferenceOptions withThreads(int threads) {
-        return new InferenceOptions(device, threads, optimization);
+        return new InferenceOptions(device, threads, threads, optimization);
     }
 
     public InferenceOptions withOptimization(OptLevel level) {
-        return new InferenceOptions(device, intraOpThreads, level);
+        return new InferenceOptions(device, scoreThreads, decodeThreads, level);
     }
 
     /** The requested GPU index, or -1 for the CPU. */

@@ -51,9 +51,9 @@ public final class OnnxModel implements AutoCloseable {
         ExportMetadata metadata = verify(d);
         OrtSessions.Placement placement = OrtSessions.place(options);
         OrtSessions.log(d, placement);
-        OrtSession score = open(d, OnnxExport.SCORE, options, placement);
+        OrtSession score = open(d, OnnxExport.SCORE, options.scoreThreads(), options, placement);
         try {
-            OrtSession decode = open(d, OnnxExport.DECODE, options, placement);
+            OrtSession decode = open(d, OnnxExport.DECODE, options.decodeThreads(), options, placement);
             return new OnnxModel(d, metadata, score, decode, placement.provider());
         } catch (OnnxModelException e) {
             closeQuietly(score, e);
@@ -174,10 +174,10 @@ public final class OnnxModel implements AutoCloseable {
         }
     }
 
-    private static OrtSession open(Path dir, String file, InferenceOptions options,
+    private static OrtSession open(Path dir, String file, int threads, InferenceOptions options,
             OrtSessions.Placement placement) throws OnnxModelException {
         try {
-            return OrtSessions.open(dir.resolve(file), options, placement);
+            return OrtSessions.open(dir.resolve(file), threads, options, placement);
         } catch (OrtException e) {
             throw new OnnxModelException("model export " + dir + ": ONNX Runtime cannot load " + file + ": "
                     + e.getMessage(), e);

@@ -42,13 +42,13 @@ final class OrtSessions {
         }
     }
 
-    static OrtSession open(Path model, InferenceOptions options, Placement placement) throws OrtException {
+    static OrtSession open(Path model, int threads, InferenceOptions options, Placement placement) throws OrtException {
         try (SessionOptions so = new SessionOptions()) {
             so.setOptimizationLevel(options.optimization());
             so.setExecutionMode(ExecutionMode.SEQUENTIAL);
             so.setInterOpNumThreads(1);
-            if (options.intraOpThreads() > 0) {
-                so.setIntraOpNumThreads(options.intraOpThreads());
+            if (threads > 0) {
+                so.setIntraOpNumThreads(threads);
             }
             if (placement.provider().startsWith("cuda:")) {
                 so.addCUDA(options.gpu());
