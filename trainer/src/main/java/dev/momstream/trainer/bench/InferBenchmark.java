@@ -8,7 +8,6 @@ import dev.momstream.trainer.checkpoint.Checkpoint;
 import dev.momstream.trainer.config.ModelSize;
 import dev.momstream.trainer.config.MomConfig;
 import dev.momstream.trainer.config.Preset;
-import dev.momstream.trainer.config.RouterKind;
 import dev.momstream.trainer.engine.NoGrad;
 import dev.momstream.trainer.export.OnnxExporter;
 import dev.momstream.trainer.inspect.ModelReport;
@@ -89,12 +88,16 @@ public final class InferBenchmark {
 
     public static final int[] BATCHES = {1, 8};
 
-    /** The tiny MoM, and the same layout at d 256, both with context 256 (room for prompt + 128 new tokens). */
+    /**
+     * The tiny MoM (the test size, context raised to 256 to hold the prompt and 128 new tokens)
+     * and the MoM at GPT-2 small's budget (d 768, 12 layers' worth: B=1, two chunks of 4
+     * modules + anchor, T=1, K=1, H=4; 124M parameters).
+     */
     public static List<Case> standardCases() {
         MomConfig tiny = Preset.MOM.at(ModelSize.TINY);
         return List.of(
                 new Case("tiny-mom", tiny.toBuilder().width(tiny.d(), tiny.heads(), 256).build()),
-                new Case("wide-mom", tiny.toBuilder().width(256, 8, 256).router(RouterKind.GRU, 64).build()));
+                new Case("small-mom", Preset.MOM.at(ModelSize.SMALL)));
     }
 
     public static Result run(List<Case> cases, int repeats, InferenceOptions options, Path work,
