@@ -13,6 +13,7 @@ import dev.momstream.trainer.engine.TorchRuntime;
 import dev.momstream.trainer.model.MomModel;
 import dev.momstream.trainer.model.Params;
 import dev.momstream.trainer.onnx.ExportMetadata;
+import dev.momstream.trainer.onnx.InferenceOptions;
 import dev.momstream.trainer.onnx.OnnxExport;
 import dev.momstream.trainer.onnx.OnnxModel;
 import dev.momstream.trainer.onnx.WeightsLayout;
@@ -97,7 +98,8 @@ public final class OnnxExporter {
             digests.put(OnnxExport.METADATA, Manifest.writeBytes(tmp.resolve(OnnxExport.METADATA),
                     Json.write(metadata).getBytes(StandardCharsets.UTF_8)));
             Manifest.write(tmp, digests);
-            OnnxModel.verify(tmp);
+            // load it as a server will (checks and ONNX Runtime sessions) before it gets its name
+            OnnxModel.load(tmp, InferenceOptions.defaults().withThreads(1)).close();
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             syncDirectory(parent);
         } catch (IOException | RuntimeException e) {
