@@ -17,6 +17,8 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             RunCommand.class,
             ProduceCommand.class,
+            ExportCommand.class,
+            GenerateCommand.class,
         })
 public final class MomCli implements Runnable {
 
@@ -27,10 +29,18 @@ public final class MomCli implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     @CommandLine.Option(names = "--threads", paramLabel = "N",
-            description = "libtorch intra-op threads (default: all cores; `run` and `bench pipeline` "
-                    + "with the embedded broker leave one core to Kafka and Flink).")
+            description = "libtorch and ONNX Runtime intra-op threads (default: all cores; `run` and `bench "
+                    + "pipeline` with the embedded broker leave one core to Kafka and Flink).")
     void threads(int n) {
         System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(n));
+        System.setProperty(THREADS, Integer.toString(n));
+    }
+
+    private static final String THREADS = "mom.threads";
+
+    /** The {@code --threads} given, or 0 (all cores). */
+    static int threads() {
+        return Integer.getInteger(THREADS, 0);
     }
 
     @Override

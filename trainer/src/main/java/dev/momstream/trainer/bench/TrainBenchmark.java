@@ -115,7 +115,7 @@ public final class TrainBenchmark {
         return m.chunks() == 0 ? "vanilla" : "mom";
     }
 
-    private static double median(double[] v) {
+    static double median(double[] v) {
         double[] s = v.clone();
         Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;

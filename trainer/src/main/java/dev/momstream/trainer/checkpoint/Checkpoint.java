@@ -124,7 +124,7 @@ public final class Checkpoint {
      * beside them); returns the digest of the manifest itself (the checkpoint's identity).
      */
     public static String verify(Path dir) throws IOException {
-        Manifest.verify(dir, TRAINER_FILES);
+        Manifest.verify(dir, "checkpoint", TRAINER_FILES);
         return Manifest.sha256(dir.resolve(Manifest.FILE));
     }
 
@@ -148,7 +148,7 @@ public final class Checkpoint {
 
     /** The model of a verified checkpoint, for evaluation, export or two-phase init. */
     public static MomModel loadModel(Path dir, Device device) throws IOException {
-        Manifest.verify(dir, MODEL_FILES);
+        Manifest.verify(dir, "checkpoint", MODEL_FILES);
         MomConfig config = readConfigs(dir).model();
         DataType dtype = dtypeOf(readState(dir), dir);
         return new MomModel(config, loadParams(dir, config, device, dtype));

@@ -28,7 +28,7 @@ public final class Manifest {
     private Manifest() {}
 
     /** Writes the manifest of {@code digests} (file name to SHA-256, in listing order). */
-    static void write(Path dir, Map<String, String> digests) throws IOException {
+    public static void write(Path dir, Map<String, String> digests) throws IOException {
         StringBuilder sb = new StringBuilder();
         digests.forEach((f, d) -> sb.append(d).append("  ").append(f).append('\n'));
         Path file = dir.resolve(FILE);
@@ -40,7 +40,11 @@ public final class Manifest {
 
     /** Writes a small text file durably and returns its SHA-256. */
     static String writeText(Path file, String text) throws IOException {
-        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        return writeBytes(file, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Writes a new file durably and returns its SHA-256. */
+    public static String writeBytes(Path file, byte[] bytes) throws IOException {
         Files.write(file, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
             ch.force(true);
@@ -48,7 +52,7 @@ public final class Manifest {
         return HexFormat.of().formatHex(newDigest().digest(bytes));
     }
 
-    static MessageDigest newDigest() {
+    public static MessageDigest newDigest() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
@@ -57,21 +61,23 @@ public final class Manifest {
     }
 
     /**
-     * Checks a checkpoint directory against its manifest: every file in {@code required} must be
-     * listed, every file in the directory must be listed (nothing may sit beside the verified
-     * files), and every listed file must match its digest. An empty or partial manifest is
-     * therefore a refusal, not a manifest with less to check. Returns file name to digest.
+     * Checks a {@code kind} directory (a checkpoint, a model export; named in the messages)
+     * against its manifest: every file in {@code required} must be listed, every file in the
+     * directory must be listed (nothing may sit beside the verified files), and every listed file
+     * must match its digest. An empty or partial manifest is therefore a refusal, not a manifest
+     * with less to check. Returns file name to digest.
      */
-    public static Map<String, String> verify(Path dir, Set<String> required) throws CheckpointException {
+    public static Map<String, String> verify(Path dir, String kind, Set<String> required)
+            throws CheckpointException {
         Path manifest = dir.resolve(FILE);
         List<String> lines;
         try {
             lines = Files.readAllLines(manifest, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
-            throw new CheckpointException("checkpoint " + dir + " is incomplete or not a checkpoint: "
+            throw new CheckpointException(kind + " " + dir + " is incomplete or not a " + kind + ": "
                     + FILE + " is missing");
         } catch (IOException e) {
-            throw new CheckpointException("checkpoint " + dir + ": cannot read " + FILE, e);
+            throw new CheckpointException(kind + " " + dir + ": cannot read " + FILE, e);
         }
         Map<String, String> listed = new TreeMap<>();
         for (String line : lines) {
@@ -80,29 +86,29 @@ public final class Manifest {
             }
             int sep = line.indexOf("  ");
             if (sep != 64) {
-                throw new CheckpointException("checkpoint " + dir + ": " + FILE
+                throw new CheckpointException(kind + " " + dir + ": " + FILE
                         + " has a malformed line: " + line);
             }
             String name = line.substring(sep + 2);
             Path home = dir.toAbsolutePath().normalize();
             if (name.contains("/") || !home.equals(home.resolve(name).normalize().getParent())) {
-                throw new CheckpointException("checkpoint " + dir + ": " + FILE
-                        + " names a file outside the checkpoint: " + name);
+                throw new CheckpointException(kind + " " + dir + ": " + FILE
+                        + " names a file outside the " + kind + ": " + name);
             }
             if (listed.put(name, line.substring(0, sep)) != null) {
-                throw new CheckpointException("checkpoint " + dir + ": " + FILE + " lists " + name + " twice");
+                throw new CheckpointException(kind + " " + dir + ": " + FILE + " lists " + name + " twice");
             }
         }
         for (String name : new TreeSet<>(required)) {
             if (!listed.containsKey(name)) {
-                throw new CheckpointException("checkpoint " + dir + ": " + FILE + " does not list " + name
-                        + ", which the checkpoint needs; refusing a checkpoint whose files are not all verified");
+                throw new CheckpointException(kind + " " + dir + ": " + FILE + " does not list " + name
+                        + ", which the " + kind + " needs; refusing a " + kind + " whose files are not all verified");
             }
         }
-        for (String name : present(dir)) {
+        for (String name : present(dir, kind)) {
             if (!name.equals(FILE) && !listed.containsKey(name)) {
-                throw new CheckpointException("checkpoint " + dir + " holds " + name + ", which " + FILE
-                        + " does not list; refusing a checkpoint that was changed after it was written");
+                throw new CheckpointException(kind + " " + dir + " holds " + name + ", which " + FILE
+                        + " does not list; refusing a " + kind + " that was changed after it was written");
             }
         }
         Map<String, String> digests = new TreeMap<>();
@@ -112,13 +118,13 @@ public final class Manifest {
             try {
                 actual = sha256(dir.resolve(name));
             } catch (NoSuchFileException x) {
-                throw new CheckpointException("checkpoint " + dir + ": " + name
+                throw new CheckpointException(kind + " " + dir + ": " + name
                         + " is listed in " + FILE + " but missing");
             } catch (IOException x) {
-                throw new CheckpointException("checkpoint " + dir + ": cannot read " + name, x);
+                throw new CheckpointException(kind + " " + dir + ": cannot read " + name, x);
             }
             if (!actual.equals(e.getValue())) {
-                throw new CheckpointException("checkpoint " + dir + ": " + name
+                throw new CheckpointException(kind + " " + dir + ": " + name
                         + " fails its SHA-256 check (expected " + e.getValue() + ", found " + actual
                         + "); the file is corrupt, refusing to load it");
             }
@@ -127,11 +133,11 @@ public final class Manifest {
         return digests;
     }
 
-    private static List<String> present(Path dir) throws CheckpointException {
+    private static List<String> present(Path dir, String kind) throws CheckpointException {
         try (Stream<Path> files = Files.list(dir)) {
             return files.map(p -> p.getFileName().toString()).sorted().toList();
         } catch (IOException e) {
-            throw new CheckpointException("checkpoint " + dir + ": cannot list its files", e);
+            throw new CheckpointException(kind + " " + dir + ": cannot list its files", e);
         }
     }
 
