@@ -182,7 +182,8 @@ public final class FlinkSession {
                 || jar.startsWith("scala-");
     }
 
-    private static String jobName(JobConfig c) {
+    /** The job's name in Flink: the same whoever submits it (this class, or the job jar in deploy/). */
+    public static String jobName(JobConfig c) {
         return "mom-stream " + c.runId();
     }
 
