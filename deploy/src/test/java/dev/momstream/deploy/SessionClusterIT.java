@@ -18,9 +18,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.jar.JarFile;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,16 +33,11 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SessionClusterIT {
 
-    private static final Path SCRIPT = Path.of("bin", "session-cluster");
     /** A small model so that versions come within seconds; the vocabulary stays GPT-2's. */
     private static final List<String> SMALL = List.of("--d=32", "--heads=2", "--contextLength=32", "--batchSize=4",
             "--warmupSteps=2", "--checkpoint-interval", "2");
     private static final int TASK_MANAGERS = 2;
     private static final long WAIT_SECONDS = 300;
-
-    /** What one call of the script printed, and how it ended. */
-    private record Script(int exit, String output) {
-    }
 
     @Test
     void aSessionClusterRunsTheJobJarContinuesARunAfterARestartAndStopsCompletely(@TempDir Path dir)
@@ -63,26 +58,31 @@ class SessionClusterIT {
                     run.toString(), "--bootstrap-servers", kafka.bootstrapServers(), "--kafka-config", settings.toString(),
                     "--steps", "0", "--parallelism", "" + TASK_MANAGERS));
             submit.addAll(SMALL);
+            // a PID file left by a cluster that was killed, naming a PID now used by a live process (this one)
+            Files.writeString(Files.createDirectories(cluster.resolve("pids")).resolve("jobmanager.pid"),
+                    ProcessHandle.current().pid() + "\n");
             try {
-                Script started = script(dir, start);
+                SessionClusterScript.Result started = script(dir, start);
                 assertEquals(0, started.exit(), started.output());
+                assertTrue(started.output().contains("removing the PID files of a cluster that is no longer running"),
+                        started.output());
                 assertTrue(started.output().contains(TASK_MANAGERS + " TaskManager(s) with one slot each"),
                         started.output());
                 pids.addAll(recordedPids(cluster));
                 assertEquals(1 + TASK_MANAGERS, pids.size(), pids.toString());
 
-                Script twice = script(dir, start);
+                SessionClusterScript.Result twice = script(dir, start);
                 assertEquals(1, twice.exit(), twice.output());
                 assertTrue(twice.output().contains("a session cluster already runs in " + cluster), twice.output());
                 assertEquals(pids, recordedPids(cluster), "the running cluster is left as it was");
 
-                Script submitted = script(dir, submit);
+                SessionClusterScript.Result submitted = script(dir, submit);
                 assertEquals(0, submitted.exit(), submitted.output() + log(cluster, "client.log"));
                 assertTrue(submitted.output().contains("Job has been submitted with JobID"), submitted.output());
                 RunLayout layout = new RunLayout(run);
                 await("a version published by the job", () -> highestVersion(layout) >= 1, cluster);
 
-                Script status = script(dir, List.of("status", "--dir", cluster.toString()));
+                SessionClusterScript.Result status = script(dir, List.of("status", "--dir", cluster.toString()));
                 assertEquals(0, status.exit(), status.output());
                 assertTrue(status.output().contains("TaskManagers " + TASK_MANAGERS + ", slots " + TASK_MANAGERS
                         + " (0 free), jobs running 1"), "both TaskManagers run the job:\n" + status.output());
@@ -98,16 +98,16 @@ class SessionClusterIT {
                 // stopped with the job running, started again, the same run submitted again
                 assertEquals(0, script(dir, List.of("stop", "--dir", cluster.toString())).exit());
                 long before = highestVersion(layout);
-                Script restarted = script(dir, start);
+                SessionClusterScript.Result restarted = script(dir, start);
                 assertEquals(0, restarted.exit(), restarted.output());
                 pids.addAll(recordedPids(cluster));
-                Script resubmitted = script(dir, submit);
+                SessionClusterScript.Result resubmitted = script(dir, submit);
                 assertEquals(0, resubmitted.exit(), resubmitted.output() + log(cluster, "client.log"));
                 await("a version published after the restart", () -> highestVersion(layout) > before, cluster);
                 assertTrue(taskManagerLogs(cluster).contains("Train operator of run " + runId + " restored checkpoint"),
                         "the run continued from its retained checkpoint:\n" + taskManagerLogs(cluster));
             } finally {
-                Script stopped = script(dir, List.of("stop", "--dir", cluster.toString()));
+                SessionClusterScript.Result stopped = script(dir, List.of("stop", "--dir", cluster.toString()));
                 assertEquals(0, stopped.exit(), stopped.output());
             }
         }
@@ -119,8 +119,41 @@ class SessionClusterIT {
                     .filter(c -> c.contains(conf.toString())).toList();
             assertEquals(List.of(), left, "processes of the cluster left running");
         }
-        Script status = script(dir, List.of("status", "--dir", cluster.toString()));
+        SessionClusterScript.Result status = script(dir, List.of("status", "--dir", cluster.toString()));
         assertEquals(3, status.exit(), status.output());
+    }
+
+    /**
+     * The job jar leaves the native engines and Flink to the cluster's class path: a per-job class
+     * loader that loaded libtorch or ONNX Runtime would make the next one (a resubmission, a
+     * restart) fail with "already loaded in another classloader". What it leaves out is in
+     * {@code target/cluster/lib} (engines) and {@code target/flink-lib} (Flink), which the script puts
+     * on the JVMs' class path.
+     */
+    @Test
+    void theJobJarLeavesTheEnginesAndFlinkToTheClustersLib() throws IOException {
+        List<String> clusterOwned = List.of("ai/djl/", "ai/onnxruntime/", "pytorch/", "org/apache/flink/runtime/",
+                "org/apache/flink/streaming/api/", "org/apache/flink/api/common/", "org/apache/logging/log4j/");
+        try (JarFile jar = new JarFile(Path.of("target", "mom-job.jar").toFile())) {
+            assertEquals("dev.momstream.deploy.MomJob", jar.getManifest().getMainAttributes().getValue("Main-Class"));
+            assertTrue(jar.getEntry("dev/momstream/pipeline/job/PretrainingJob.class") != null, "the job's classes");
+            assertTrue(jar.getEntry("org/apache/flink/connector/kafka/source/KafkaSource.class") != null,
+                    "the Kafka connector, which a Flink distribution does not have");
+            List<String> misplaced = jar.stream().map(e -> e.getName())
+                    .filter(n -> clusterOwned.stream().anyMatch(n::startsWith)).limit(5).toList();
+            assertEquals(List.of(), misplaced, "classes a cluster provides, inside the job jar");
+        }
+        try (Stream<Path> lib = Files.list(Path.of("target", "cluster", "lib"));
+             Stream<Path> flink = Files.list(Path.of("target", "flink-lib"))) {
+            List<String> engines = lib.map(p -> p.getFileName().toString()).toList();
+            List<String> flinkJars = flink.map(p -> p.getFileName().toString()).toList();
+            for (String prefix : List.of("api-", "pytorch-engine-", "pytorch-jni-", "pytorch-native-cpu-", "onnxruntime")) {
+                assertTrue(engines.stream().anyMatch(n -> n.startsWith(prefix)), prefix + " in cluster/lib: " + engines);
+            }
+            for (String prefix : List.of("flink-runtime-", "flink-clients-", "flink-runtime-web-", "log4j-core-")) {
+                assertTrue(flinkJars.stream().anyMatch(n -> n.startsWith(prefix)), prefix + " in flink-lib: " + flinkJars);
+            }
+        }
     }
 
     /** Documents of the bundled corpus into text.train and text.eval, with {@code mom produce}. */
@@ -142,19 +175,8 @@ class SessionClusterIT {
         }
     }
 
-    private static Script script(Path dir, List<String> args) throws Exception {
-        List<String> command = new ArrayList<>(List.of("bash", SCRIPT.toString()));
-        command.addAll(args);
-        Path output = Files.createTempFile(dir, "script-", ".txt");
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile());
-        pb.environment().putAll(Map.of("JAVA_HOME", System.getProperty("java.home")));
-        Process p = pb.start();
-        if (!p.waitFor(WAIT_SECONDS, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("session-cluster " + args + " did not end within " + WAIT_SECONDS + " s:\n"
-                    + Files.readString(output));
-        }
-        return new Script(p.exitValue(), Files.readString(output));
+    private static SessionClusterScript.Result script(Path dir, List<String> args) throws Exception {
+        return SessionClusterScript.run(dir, WAIT_SECONDS, args);
     }
 
     private static List<Long> recordedPids(Path cluster) throws IOException {
