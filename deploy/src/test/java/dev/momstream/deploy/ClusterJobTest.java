@@ -29,6 +29,13 @@ class ClusterJobTest {
     }
 
     /** A retained Flink checkpoint as Flink leaves it: {@code flink-checkpoints/<job>/chk-<n>/_metadata}. */
+    /** The job of a run that has a retained checkpoint in its directory, submitted again to {@code cluster}. */
+    private static ClusterJob submittedAgain(Path run, Configuration cluster) throws Exception {
+        ClusterJob.prepare(options(run), new Configuration());
+        retained(run, 5);
+        return ClusterJob.prepare(options(run), cluster);
+    }
+
     private static Path retained(Path run, long id) throws Exception {
         Path chk = Files.createDirectories(run.resolve(RunDirectory.FLINK_CHECKPOINTS)
                 .resolve("0123456789abcdef0123456789abcdef").resolve("chk-" + id));
@@ -68,14 +75,11 @@ class ClusterJobTest {
 
     @Test
     void aClusterWithItsOwnCheckpointStorageAndSavepointKeepsBoth(@TempDir Path dir) throws Exception {
-        Path run = dir.resolve("run");
-        ClusterJob.prepare(options(run), new Configuration());
-        retained(run, 5);
         Configuration cluster = new Configuration();
         cluster.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, "s3://bucket/mom/checkpoints");
         cluster.set(StateRecoveryOptions.SAVEPOINT_PATH, "s3://bucket/mom/savepoints/savepoint-1");
 
-        ClusterJob job = ClusterJob.prepare(options(run), cluster);
+        ClusterJob job = submittedAgain(dir.resolve("run"), cluster);
         assertEquals(Optional.empty(), job.restoreFrom(), "the cluster names the state to restore");
         Configuration effective = new Configuration(cluster);
         effective.addAll(job.configuration()); // what env.configure makes of the cluster's settings
@@ -85,13 +89,10 @@ class ClusterJobTest {
 
     @Test
     void withCheckpointsOnTheClustersStorageNoLocalCheckpointIsPicked(@TempDir Path dir) throws Exception {
-        Path run = dir.resolve("run");
-        ClusterJob.prepare(options(run), new Configuration());
-        retained(run, 5);
         Configuration cluster = new Configuration();
         cluster.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, "s3://bucket/mom/checkpoints");
 
-        ClusterJob job = ClusterJob.prepare(options(run), cluster);
+        ClusterJob job = submittedAgain(dir.resolve("run"), cluster);
         assertEquals(Optional.empty(), job.restoreFrom(), "restores come from the cluster (high availability)");
         assertFalse(job.configuration().contains(StateRecoveryOptions.SAVEPOINT_PATH));
     }
