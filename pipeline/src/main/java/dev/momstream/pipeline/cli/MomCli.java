@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             RunCommand.class,
             ProduceCommand.class,
+            TopicsCommand.class,
             ExportCommand.class,
             GenerateCommand.class,
         })

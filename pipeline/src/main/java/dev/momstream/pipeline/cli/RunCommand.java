@@ -116,32 +116,11 @@ public final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Duration checkpointInterval = checkpointInterval(checkpointSeconds);
-        InetAddress bind = webUiBind();
-        if (out != null) {
-            OutDirectory.check(out);
-        }
+        RunOptions options = options();
         if (!kafka.external() && jobManager == null) {
             // broker, Flink and trainer share this machine: leave the services a core
             TorchRuntime.defaultIntraOpThreads(Runtime.getRuntime().availableProcessors() - 1);
         }
-        Configs configs = model.resolve(overrides);
-        if (steps > 0 && configs.train().totalSteps() == 0) {
-            configs = configs.withTrain(configs.train().withTotalSteps(steps));
-        }
-        Path dir = out != null ? out
-                : Path.of("runs", "stream-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        RunOptions options = RunOptions.builder(dir, configs)
-                .kafka(kafka.settings())
-                .topics(kafka.topics())
-                .partitions(partitions)
-                .feed(noFeed ? Feed.none() : corpus != null ? Feed.of(corpus) : Feed.bundled())
-                .webUiBind(bind)
-                .jobManager(jobManager)
-                .trainer(t -> t.device(device.name).stopAtStep(steps).eval(evalEvery, evalWindows)
-                        .keepVersions(keepVersions))
-                .job(j -> j.parallelism(parallelism).maxRecordBytes(maxRecordBytes).checkpointInterval(checkpointInterval))
-                .build();
         StreamingRun run = new StreamingRun(options);
         CountDownLatch reported = new CountDownLatch(1);
         // Any other end of the JVM (e.g. SIGHUP): stop as much as the shutdown lets us, and let
@@ -171,6 +150,35 @@ public final class RunCommand implements Callable<Integer> {
             reported.countDown();
             removeHook(hook);
         }
+    }
+
+    /**
+     * The run the parsed options describe, each option checked; also what the job jar's main class
+     * (deploy/) submits, so that a cluster job takes exactly the options of {@code mom run}.
+     */
+    public RunOptions options() throws IOException {
+        Duration checkpointInterval = checkpointInterval(checkpointSeconds);
+        InetAddress bind = webUiBind();
+        if (out != null) {
+            OutDirectory.check(out);
+        }
+        Configs configs = model.resolve(overrides);
+        if (steps > 0 && configs.train().totalSteps() == 0) {
+            configs = configs.withTrain(configs.train().withTotalSteps(steps));
+        }
+        Path dir = out != null ? out
+                : Path.of("runs", "stream-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        return RunOptions.builder(dir, configs)
+                .kafka(kafka.settings())
+                .topics(kafka.topics())
+                .partitions(partitions)
+                .feed(noFeed ? Feed.none() : corpus != null ? Feed.of(corpus) : Feed.bundled())
+                .webUiBind(bind)
+                .jobManager(jobManager)
+                .trainer(t -> t.device(device.name).stopAtStep(steps).eval(evalEvery, evalWindows)
+                        .keepVersions(keepVersions))
+                .job(j -> j.parallelism(parallelism).maxRecordBytes(maxRecordBytes).checkpointInterval(checkpointInterval))
+                .build();
     }
 
     /** {@code --checkpoint-interval}, refused unless Flink can run it. */

@@ -125,9 +125,9 @@ public final class FlinkSession {
     /**
      * The jars a remote cluster needs for this job: this application's class path minus what a
      * Flink cluster provides itself (Flink's own jars other than connectors, logging) and the
-     * native engine (DJL and libtorch, which must sit on the cluster's class path: a job class
-     * loader cannot load a native library a second time after a restart). Class directories (a
-     * run from an IDE or a build's test phase) are packed into temporary jars.
+     * native engines (DJL with libtorch, and ONNX Runtime, which must sit on the cluster's class
+     * path: a job class loader cannot load a native library that another one has loaded). Class
+     * directories (a run from an IDE or a build's test phase) are packed into temporary jars.
      */
     public static List<String> jobJars() throws IOException {
         List<Path> jars = new ArrayList<>();
@@ -177,12 +177,13 @@ public final class FlinkSession {
     private static boolean providedByCluster(String jar) {
         return (jar.startsWith("flink-") && !jar.startsWith("flink-connector-"))
                 || jar.startsWith("log4j-") || jar.startsWith("slf4j-")
-                || jar.startsWith("api-0.") || jar.startsWith("pytorch-")
+                || jar.startsWith("api-0.") || jar.startsWith("pytorch-") || jar.startsWith("onnxruntime")
                 || jar.startsWith("kafka_") || (jar.startsWith("kafka-") && !jar.startsWith("kafka-clients"))
                 || jar.startsWith("scala-");
     }
 
-    private static String jobName(JobConfig c) {
+    /** The job's name in Flink: the same whoever submits it (this class, or the job jar in deploy/). */
+    public static String jobName(JobConfig c) {
         return "mom-stream " + c.runId();
     }
 
