@@ -15,14 +15,17 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * Where the train operator keeps its files in a run directory: trainer checkpoints under
- * {@code checkpoints/ckpt-<checkpoint id>/} and lineage cards under {@code versions/v<version>.json}.
+ * Where a run keeps its files: trainer checkpoints under {@code checkpoints/ckpt-<checkpoint id>/},
+ * lineage cards under {@code versions/v<version>.json} and ONNX exports under
+ * {@code versions/v<version>/onnx/}.
  */
 public record RunLayout(Path runDir) {
 
     public static final String CHECKPOINTS = "checkpoints";
     public static final String VERSIONS = "versions";
+    public static final String ONNX = "onnx";
     private static final Pattern CARD = Pattern.compile("v(\\d+)\\.json");
+    private static final Pattern VERSION_DIR = Pattern.compile("v(\\d+)");
 
     public RunLayout {
         runDir = runDir.toAbsolutePath().normalize();
@@ -43,6 +46,26 @@ public record RunLayout(Path runDir) {
 
     public Path card(long version) {
         return versions().resolve("v" + version + ".json");
+    }
+
+    /** The ONNX export of {@code version}. */
+    public Path onnx(long version) {
+        return versions().resolve("v" + version).resolve(ONNX);
+    }
+
+    /** Every version with an ONNX export directory, ascending. */
+    public List<Long> exportedVersions() throws IOException {
+        if (!Files.isDirectory(versions())) {
+            return List.of();
+        }
+        try (Stream<Path> entries = Files.list(versions())) {
+            return entries.filter(p -> Files.isDirectory(p.resolve(ONNX)))
+                    .map(p -> VERSION_DIR.matcher(p.getFileName().toString()))
+                    .filter(Matcher::matches)
+                    .map(m -> Long.parseLong(m.group(1)))
+                    .sorted()
+                    .toList();
+        }
     }
 
     /** Writes a card atomically (temporary file, then rename): a reader never sees half of one. */
