@@ -68,10 +68,17 @@ public record RunLayout(Path runDir) {
         }
     }
 
-    /** Writes a card atomically (temporary file, then rename): a reader never sees half of one. */
+    /**
+     * Writes a card atomically (temporary file, then rename): a reader never sees half of one. A
+     * card rewritten without evaluations (a version republished after a restore) keeps those the
+     * existing card has.
+     */
     public Path writeCard(LineageCard card) throws IOException {
         Files.createDirectories(versions());
         Path target = card(card.version());
+        if (card.evaluations().isEmpty() && Files.exists(target)) {
+            card = card.keepingEvaluationsOf(Json.read(Files.readString(target), LineageCard.class));
+        }
         Path tmp = Files.createTempFile(versions(), ".v" + card.version() + "-", ".tmp");
         try {
             Files.writeString(tmp, Json.write(card));
@@ -80,6 +87,12 @@ public record RunLayout(Path runDir) {
             Files.deleteIfExists(tmp);
         }
         return target;
+    }
+
+    /** Adds (or replaces, for the same dataset) an evaluation to the card of {@code version}. */
+    public Path addEvaluation(long version, LineageCard.Evaluation evaluation) throws IOException {
+        LineageCard card = Json.read(Files.readString(card(version)), LineageCard.class);
+        return writeCard(card.withEvaluation(evaluation));
     }
 
     /** Every card in the run, by version. */
