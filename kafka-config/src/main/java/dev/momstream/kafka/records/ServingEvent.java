@@ -6,7 +6,7 @@ import java.util.Objects;
  * What a model host did with a version, on {@code infer.events}: it swapped it in, or refused it
  * (the previous one keeps serving).
  *
- * @param host            which host: the job and operator subtask
+ * @param host            which host: {@code <job name>/<operator>/<subtask>}
  * @param type            {@value #SWAPPED} or {@value #REFUSED}
  * @param version         the version offered; null for a model exported without a version
  * @param model           its export directory

@@ -108,7 +108,8 @@ public final class InferOperator extends AbstractStreamOperator<InferResponse>
     @Override
     public void open() throws Exception {
         super.open();
-        hostName = getOperatorName() + "/" + getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+        hostName = getRuntimeContext().getJobInfo().getJobName() + "/" + getOperatorName() + "/"
+                + getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
         MetricGroup group = getMetricGroup().addGroup("serve");
         answered = group.counter("answered");
         refused = group.counter("badRequests");
@@ -180,7 +181,7 @@ public final class InferOperator extends AbstractStreamOperator<InferResponse>
     @Override
     public void processElement2(StreamRecord<ModelEvent> element) {
         ModelEvent e = element.getValue();
-        if (!e.servable() || (spec.runId() != null && !spec.runId().equals(e.runId()))) {
+        if (!spec.follow() || !e.servable() || (spec.runId() != null && !spec.runId().equals(e.runId()))) {
             return;
         }
         ServableModel m = ServableModel.of(e);

@@ -1,13 +1,11 @@
 package dev.momstream.operators.infer;
 
-import dev.momstream.trainer.checkpoint.Manifest;
 import dev.momstream.trainer.data.Gpt2Tokenizer;
 import dev.momstream.trainer.model.TokenBatch;
 import dev.momstream.trainer.onnx.Decoder;
 import dev.momstream.trainer.onnx.InferenceOptions;
 import dev.momstream.trainer.onnx.OnnxModel;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -203,22 +201,9 @@ public final class ModelHost implements AutoCloseable {
         long started = System.nanoTime();
         OnnxModel model = null;
         try {
-            Path dir = Path.of(candidate.path());
-            if (candidate.checksum() != null) {
-                String actual = Manifest.sha256(dir.resolve(Manifest.FILE));
-                if (!actual.equals(candidate.checksum())) {
-                    throw new IOException("model export " + dir + ": " + Manifest.FILE + " has SHA-256 " + actual
-                            + " but " + candidate.label() + " was announced with " + candidate.checksum()
-                            + "; it is not the export that was published");
-                }
-            }
-            model = OnnxModel.load(dir, options);
-            Long exported = model.metadata().version();
-            if (candidate.version() != null && !candidate.version().equals(exported)) {
-                throw new IOException("model export " + dir + " holds version " + exported + ", not "
-                        + candidate.label() + " as announced");
-            }
+            model = candidate.open(options);
             warmUp(model);
+            candidate = candidate.describedBy(model.metadata());
         } catch (IOException | RuntimeException e) {
             if (model != null) {
                 model.close();

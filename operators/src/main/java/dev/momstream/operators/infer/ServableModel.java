@@ -1,7 +1,13 @@
 package dev.momstream.operators.infer;
 
 import dev.momstream.kafka.records.ModelEvent;
+import dev.momstream.trainer.checkpoint.Manifest;
+import dev.momstream.trainer.onnx.ExportMetadata;
+import dev.momstream.trainer.onnx.InferenceOptions;
+import dev.momstream.trainer.onnx.OnnxModel;
+import java.io.IOException;
 import java.io.Serializable;
+import java.nio.file.Path;
 import java.util.Objects;
 
 /**
@@ -41,6 +47,36 @@ public record ServableModel(Long version, String path, String checksum, String r
     /** Whether this should replace {@code served}: no version, or a newer one, goes in. */
     public boolean newerThan(ServableModel served) {
         return served == null || version == null || served.version == null || version > served.version;
+    }
+
+    /**
+     * Opens the export on ONNX Runtime after checking it is the one announced: its manifest's
+     * SHA-256 against {@link #checksum}, then everything {@link OnnxModel#load} checks, then the
+     * version it holds. A refusal names the directory and what did not match.
+     */
+    public OnnxModel open(InferenceOptions options) throws IOException {
+        Path dir = Path.of(path);
+        if (checksum != null) {
+            String actual = Manifest.sha256(dir.resolve(Manifest.FILE));
+            if (!actual.equals(checksum)) {
+                throw new IOException("model export " + dir + ": " + Manifest.FILE + " has SHA-256 " + actual + " but "
+                        + label() + " was announced with " + checksum + "; it is not the export that was published");
+            }
+        }
+        OnnxModel model = OnnxModel.load(dir, options);
+        Long exported = model.metadata().version();
+        if (version != null && !version.equals(exported)) {
+            model.close();
+            throw new IOException("model export " + dir + " holds version " + exported + ", not " + label()
+                    + " as announced");
+        }
+        return model;
+    }
+
+    /** This export with what its metadata says where nothing was announced (a directory the user named). */
+    public ServableModel describedBy(ExportMetadata m) {
+        return new ServableModel(version != null ? version : m.version(), path, checksum, runId,
+                lineageCard != null ? lineageCard : m.lineageCard(), step >= 0 ? step : m.step());
     }
 
     /** {@code v<version>}, or the directory for an export without a version. */

@@ -48,7 +48,7 @@ class InferOperatorTest {
     }
 
     private static InferSpec spec(ServableModel initial, Duration maxDelay) {
-        return new InferSpec("run", initial, ServeOptions.defaults().toBuilder().batching(8, maxDelay).build(), false);
+        return new InferSpec(true, "run", initial, ServeOptions.defaults().toBuilder().batching(8, maxDelay).build(), false);
     }
 
     private RawRecord request(String id, String json) {
