@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
             ProduceCommand.class,
             ExportCommand.class,
             GenerateCommand.class,
+            ServeCommand.class,
+            AskCommand.class,
         })
 public final class MomCli implements Runnable {
 
