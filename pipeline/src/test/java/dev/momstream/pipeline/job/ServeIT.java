@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
+import dev.momstream.kafka.records.Document;
+import dev.momstream.kafka.records.DocumentScore;
 import dev.momstream.kafka.records.InferRequest;
 import dev.momstream.kafka.records.InferResponse;
 import dev.momstream.kafka.records.RecordJson;
@@ -47,7 +49,8 @@ class ServeIT {
 
     private static ServeRun.Options options(Path dir, ServableModel model, KafkaSettings kafka, TopicCatalog topics) {
         return new ServeRun.Options(dir, "restart-test", model, false, null, kafka, topics,
-                ServeOptions.defaults().toBuilder().batching(4, Duration.ofMillis(5)).build(), 1, null, 0,
+                ServeOptions.defaults().toBuilder().batching(4, Duration.ofMillis(5)).build(), 1,
+                topics.name(Topic.TEXT_TRAIN), 0,
                 Streams.tiny(1).windowLength(), Duration.ofSeconds(1), InetAddress.getLoopbackAddress());
     }
 
@@ -83,6 +86,13 @@ class ServeIT {
             asked.add("r" + i);
         }
 
+        List<String> documents = List.of(TEXT, TEXT.substring(0, 60), "Among the vicissitudes incident to life.");
+        List<byte[]> docs = new ArrayList<>();
+        for (int i = 0; i < documents.size(); i++) {
+            docs.add(RecordJson.toJsonBytes(new Document("d" + i, documents.get(i), "test", 0)));
+        }
+        Streams.send(kafka, topics.name(Topic.TEXT_TRAIN), docs);
+
         Path serveDir = dir.resolve("serve");
         try (ServeRun serve = ServeRun.start(options(serveDir, ServableModel.named(model.toString()), kafka, topics))) {
             ServingEvent first = serve.awaitServing(Duration.ofMinutes(3));
@@ -117,6 +127,26 @@ class ServeIT {
             assertTrue(answered.values().stream().filter(InferResponse::ok).allMatch(r -> r.version() == 7L));
             InferResponse g = answered.get("r2");
             assertEquals(answered.get("r5").tokenIds(), g.tokenIds(), "greedy generations of one prompt differ");
+
+            // every document of the scored topic, scored by v7, the same as a score request of its text
+            Map<String, DocumentScore> scores = new HashMap<>();
+            while (scores.size() < documents.size() && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : Streams.readAll(kafka, topics.name(Topic.TEXT_SCORES))) {
+                    DocumentScore d = RecordJson.fromJson(r.value(), DocumentScore.class);
+                    scores.putIfAbsent(d.id(), d);
+                }
+                Thread.sleep(500);
+            }
+            assertEquals(Set.of("d0", "d1", "d2"), scores.keySet());
+            for (DocumentScore d : scores.values()) {
+                assertEquals(null, d.error(), d.id());
+                assertEquals(7L, d.version(), d.id());
+                assertEquals(topics.name(Topic.TEXT_TRAIN), d.topic());
+                assertEquals(Math.exp(d.loss()), d.perplexity(), 1e-9 * d.perplexity());
+            }
+            // r30 scored TEXT's first 60 characters, d1's text
+            assertEquals(answered.get("r30").loss(), scores.get("d1").loss(), 1e-5,
+                    "a document and a score request of the same text");
         }
     }
 }
