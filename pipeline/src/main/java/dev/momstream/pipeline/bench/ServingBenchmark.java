@@ -12,6 +12,7 @@ import dev.momstream.kafka.topics.Topic;
 import dev.momstream.kafka.topics.TopicCatalog;
 import dev.momstream.operators.infer.ServableModel;
 import dev.momstream.operators.infer.ServeOptions;
+import dev.momstream.pipeline.job.AskClient;
 import dev.momstream.pipeline.job.ServeRun;
 import dev.momstream.trainer.checkpoint.Manifest;
 import dev.momstream.trainer.config.MomConfig;
@@ -36,8 +37,6 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
@@ -204,14 +203,7 @@ public final class ServingBenchmark {
             var props = kafka.producerProperties();
             props.setProperty(ProducerConfig.LINGER_MS_CONFIG, "0");
             producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
-            KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(kafka.consumerProperties(),
-                    new ByteArrayDeserializer(), new ByteArrayDeserializer());
-            String responses = topics.name(Topic.INFER_RESPONSES);
-            List<TopicPartition> parts = consumer.partitionsFor(responses).stream()
-                    .map(p -> new TopicPartition(responses, p.partition())).toList();
-            consumer.assign(parts);
-            consumer.seekToEnd(parts);
-            parts.forEach(consumer::position);
+            KafkaConsumer<byte[], byte[]> consumer = AskClient.fromEnd(kafka, topics.name(Topic.INFER_RESPONSES));
             reader = new Thread(() -> {
                 try (consumer) {
                     while (!closed.get()) {

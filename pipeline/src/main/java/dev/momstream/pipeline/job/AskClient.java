@@ -34,14 +34,27 @@ public final class AskClient implements AutoCloseable {
     public AskClient(KafkaSettings kafka, TopicCatalog topics) {
         this.requests = topics.name(Topic.INFER_REQUESTS);
         this.producer = new KafkaProducer<>(kafka.producerProperties(), new ByteArraySerializer(), new ByteArraySerializer());
-        this.consumer = new KafkaConsumer<>(kafka.consumerProperties(), new ByteArrayDeserializer(),
-                new ByteArrayDeserializer());
-        String responses = topics.name(Topic.INFER_RESPONSES);
-        List<TopicPartition> parts = consumer.partitionsFor(responses).stream()
-                .map(p -> new TopicPartition(responses, p.partition())).toList();
-        consumer.assign(parts);
-        consumer.seekToEnd(parts);
-        parts.forEach(consumer::position); // resolve the end now, before any request goes out
+        this.consumer = fromEnd(kafka, topics.name(Topic.INFER_RESPONSES));
+    }
+
+    /**
+     * A consumer of every partition of {@code topic} from its end as it is now (resolved before
+     * this returns, so that nothing written after the call is missed).
+     */
+    public static KafkaConsumer<byte[], byte[]> fromEnd(KafkaSettings kafka, String topic) {
+        KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(kafka.consumerProperties(),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        try {
+            List<TopicPartition> parts = consumer.partitionsFor(topic).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            consumer.assign(parts);
+            consumer.seekToEnd(parts);
+            parts.forEach(consumer::position);
+            return consumer;
+        } catch (RuntimeException e) {
+            consumer.close();
+            throw e;
+        }
     }
 
     /** Sends {@code request} (keyed by its id) and waits until it is acknowledged. */

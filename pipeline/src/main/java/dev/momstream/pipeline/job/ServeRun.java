@@ -27,8 +27,6 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -104,14 +102,7 @@ public final class ServeRun implements AutoCloseable {
             }
             TopicAdmin.ensureTopics(kafka, o.topics());
             // from the end, before the job starts: its first swap comes after
-            events = new KafkaConsumer<>(kafka.consumerProperties(), new ByteArrayDeserializer(),
-                    new ByteArrayDeserializer());
-            String topic = o.topics().name(Topic.INFER_EVENTS);
-            List<TopicPartition> parts = events.partitionsFor(topic).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
-            events.assign(parts);
-            events.seekToEnd(parts);
-            parts.forEach(events::position);
+            events = AskClient.fromEnd(kafka, o.topics().name(Topic.INFER_EVENTS));
             Optional<Path> restore = new RunDirectory(o.dir()).latestRetainedCheckpoint();
             restore.ifPresent(p -> LOG.info("Continuing the inference job from {}", p));
             InferenceJob.Config c = config(o, kafka);
