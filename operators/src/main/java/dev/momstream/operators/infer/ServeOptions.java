@@ -42,18 +42,22 @@ public record ServeOptions(String device, int threads, int maxBatch, Duration ma
         if (threads < 0) {
             problems.add("threads=" + threads + " must not be negative");
         }
-        if (maxBatch < 1 || maxQueued < 1) {
-            problems.add("maxBatch=" + maxBatch + " and maxQueued=" + maxQueued + " must be at least 1");
-        }
+        atLeast(problems, "maxBatch", maxBatch, 1);
+        atLeast(problems, "maxQueued", maxQueued, 1);
         if (maxDelay.isNegative()) {
             problems.add("maxDelay=" + maxDelay + " must not be negative");
         }
-        if (maxRequestBytes < 1 || maxScoreTokens < 2 || maxNewTokens < 0) {
-            problems.add("maxRequestBytes=" + maxRequestBytes + " must be at least 1, maxScoreTokens=" + maxScoreTokens
-                    + " at least 2 and maxNewTokens=" + maxNewTokens + " not negative");
-        }
+        atLeast(problems, "maxRequestBytes", maxRequestBytes, 1);
+        atLeast(problems, "maxScoreTokens", maxScoreTokens, 2);
+        atLeast(problems, "maxNewTokens", maxNewTokens, 0);
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid serve options: " + String.join("; ", problems));
+        }
+    }
+
+    private static void atLeast(List<String> problems, String name, int value, int least) {
+        if (value < least) {
+            problems.add(name + "=" + value + " must be at least " + least);
         }
     }
 
