@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -94,6 +95,10 @@ class InferenceServerTest {
                 System.nanoTime());
     }
 
+    private long answeredBy(long version) {
+        return responses.values().stream().filter(r -> r.version() != null && r.version() == version).count();
+    }
+
     private static void await(BooleanSupplier condition, String what) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
         while (!condition.getAsBoolean()) {
@@ -124,10 +129,11 @@ class InferenceServerTest {
         InferenceServer server = server(host, ServeOptions.defaults());
         host.offer(v1);
 
-        List<String> sent = new ArrayList<>();
+        List<String> sent = new CopyOnWriteArrayList<>();
+        AtomicBoolean stop = new AtomicBoolean();
         Thread client = new Thread(() -> {
             try {
-                for (int i = 0; i < 400; i++) {
+                for (int i = 0; !stop.get(); i++) { // continuous requests until the last swap has answered some
                     String id = "r" + i;
                     sent.add(id);
                     submit(server, score(id, TEXT.substring(0, 40 + i % 80)));
@@ -138,15 +144,18 @@ class InferenceServerTest {
             }
         });
         client.start();
-        await(() -> responses.size() >= 50, "requests answered by v1");
+        await(() -> answeredBy(1) >= 50, "requests answered by v1");
         host.offer(v2);
-        await(() -> v2.equals(host.serving()), "v2 to serve");
+        await(() -> answeredBy(2) >= 20, "requests answered by v2");
         host.offer(v3);
         await(() -> events.size() >= 3, "v3 to be refused");
+        long byV2 = answeredBy(2);
+        await(() -> answeredBy(2) > byV2, "v2 to answer after v3 was refused");
         host.offer(v4);
-        await(() -> v4.equals(host.serving()), "v4 to serve");
+        await(() -> answeredBy(4) >= 20, "requests answered by v4");
+        stop.set(true);
         client.join();
-        await(() -> responses.size() == 400, "all 400 responses");
+        await(() -> responses.size() == sent.size(), "all " + sent.size() + " responses");
 
         assertEquals(List.of("swapped - -> v1", "swapped v1 -> v2"), events.subList(0, 2));
         assertTrue(events.get(2).startsWith("refused v3 (v2 serves): ") && events.get(2).contains(OnnxExport.WEIGHTS)
@@ -162,7 +171,6 @@ class InferenceServerTest {
             versions.add(r.version());
         }
         assertFalse(versions.contains(3L), "the refused version answered");
-        assertTrue(versions.contains(1L) && versions.contains(2L) && versions.contains(4L), versions.toString());
         for (int i = 1; i < versions.size(); i++) {
             // one worker takes batches in arrival order, and swaps only move forward
             assertTrue(versions.get(i) >= versions.get(i - 1), "versions went back: " + versions);
