@@ -2,6 +2,7 @@ package dev.momstream.kafka.embedded;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.Reader;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -82,6 +83,34 @@ public final class EmbeddedKafka implements AutoCloseable {
         EmbeddedKafka kafka = new EmbeddedKafka(options);
         kafka.launch();
         return kafka;
+    }
+
+    /**
+     * The address of a broker that another process runs under {@code dataDir} (the embedded
+     * broker of a running {@code mom run} or {@code mom serve}), if one answers there now.
+     */
+    public static Optional<String> runningAt(Path dataDir) {
+        Path props = new BrokerFiles(dataDir).serverProperties();
+        if (!Files.isRegularFile(props)) {
+            return Optional.empty();
+        }
+        Properties p = new Properties();
+        try (Reader in = Files.newBufferedReader(props)) {
+            p.load(in);
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        String advertised = p.getProperty("advertised.listeners", "");
+        int at = advertised.lastIndexOf(':');
+        if (!advertised.startsWith("PLAINTEXT://" + BrokerFiles.HOST + ":") || at < 0) {
+            return Optional.empty();
+        }
+        try (Socket probe = new Socket()) {
+            probe.connect(new InetSocketAddress(BrokerFiles.HOST, Integer.parseInt(advertised.substring(at + 1))), 1000);
+            return Optional.of(advertised.substring("PLAINTEXT://".length()));
+        } catch (IOException | NumberFormatException nobody) {
+            return Optional.empty();
+        }
     }
 
     /** {@code 127.0.0.1:<port>}: stays the same across {@link #restart()}. */

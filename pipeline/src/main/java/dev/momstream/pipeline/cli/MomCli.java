@@ -20,6 +20,8 @@ import picocli.CommandLine.Command;
             TopicsCommand.class,
             ExportCommand.class,
             GenerateCommand.class,
+            ServeCommand.class,
+            AskCommand.class,
         })
 public final class MomCli implements Runnable {
 

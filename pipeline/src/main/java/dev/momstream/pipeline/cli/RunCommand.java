@@ -101,6 +101,10 @@ public final class RunCommand implements Callable<Integer> {
             description = "Keep trainer checkpoints of the newest N versions, 0 = all (default: ${DEFAULT-VALUE}).")
     int keepVersions;
 
+    @Option(names = "--no-export",
+            description = "Do not export published versions to ONNX (versions/v<id>/onnx/); `mom serve` then cannot serve them.")
+    boolean noExport;
+
     @Option(names = "--max-record-bytes", defaultValue = "" + DocumentDecoder.DEFAULT_MAX_BYTES,
             description = "Larger input records are dead-lettered as OVERSIZED (default: ${DEFAULT-VALUE}).")
     int maxRecordBytes;
@@ -177,7 +181,8 @@ public final class RunCommand implements Callable<Integer> {
                 .jobManager(jobManager)
                 .trainer(t -> t.device(device.name).stopAtStep(steps).eval(evalEvery, evalWindows)
                         .keepVersions(keepVersions))
-                .job(j -> j.parallelism(parallelism).maxRecordBytes(maxRecordBytes).checkpointInterval(checkpointInterval))
+                .job(j -> j.parallelism(parallelism).maxRecordBytes(maxRecordBytes).checkpointInterval(checkpointInterval)
+                        .exportVersions(!noExport))
                 .build();
     }
 

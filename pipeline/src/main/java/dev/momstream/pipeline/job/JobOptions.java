@@ -20,9 +20,12 @@ import java.util.Objects;
  *                             the longest checkpoint, below the broker's 15 min maximum
  * @param unalignedCheckpoints whether checkpoint barriers may overtake buffered windows (see
  *                             {@link PretrainingJob})
+ * @param exportVersions       whether every published version is exported to ONNX (under
+ *                             {@code versions/v<id>/onnx/}) before its event is sent
  */
 public record JobOptions(int parallelism, Duration checkpointInterval, int maxRecordBytes, int restartAttempts,
-                         Duration restartDelay, Duration transactionTimeout, boolean unalignedCheckpoints) {
+                         Duration restartDelay, Duration transactionTimeout, boolean unalignedCheckpoints,
+                         boolean exportVersions) {
 
     public static final int DEFAULT_PARALLELISM = 1;
     public static final int DEFAULT_CHECKPOINT_SECONDS = 10;
@@ -55,10 +58,13 @@ public record JobOptions(int parallelism, Duration checkpointInterval, int maxRe
         }
     }
 
-    /** 10 s exactly-once checkpoints (unaligned), 1 MiB records, 10 restarts 5 s apart, 5 min transactions. */
+    /**
+     * 10 s exactly-once checkpoints (unaligned), 1 MiB records, 10 restarts 5 s apart, 5 min
+     * transactions, every version exported to ONNX.
+     */
     public static JobOptions defaults() {
         return new JobOptions(DEFAULT_PARALLELISM, Duration.ofSeconds(DEFAULT_CHECKPOINT_SECONDS),
-                DocumentDecoder.DEFAULT_MAX_BYTES, 10, Duration.ofSeconds(5), Duration.ofMinutes(5), true);
+                DocumentDecoder.DEFAULT_MAX_BYTES, 10, Duration.ofSeconds(5), Duration.ofMinutes(5), true, true);
     }
 
     public Builder toBuilder() {
@@ -74,6 +80,7 @@ public record JobOptions(int parallelism, Duration checkpointInterval, int maxRe
         private Duration restartDelay;
         private Duration transactionTimeout;
         private boolean unalignedCheckpoints;
+        private boolean exportVersions;
 
         private Builder(JobOptions o) {
             parallelism = o.parallelism;
@@ -83,6 +90,7 @@ public record JobOptions(int parallelism, Duration checkpointInterval, int maxRe
             restartDelay = o.restartDelay;
             transactionTimeout = o.transactionTimeout;
             unalignedCheckpoints = o.unalignedCheckpoints;
+            exportVersions = o.exportVersions;
         }
 
         public Builder parallelism(int v) {
@@ -116,9 +124,14 @@ public record JobOptions(int parallelism, Duration checkpointInterval, int maxRe
             return this;
         }
 
+        public Builder exportVersions(boolean v) {
+            exportVersions = v;
+            return this;
+        }
+
         public JobOptions build() {
             return new JobOptions(parallelism, checkpointInterval, maxRecordBytes, restartAttempts, restartDelay,
-                    transactionTimeout, unalignedCheckpoints);
+                    transactionTimeout, unalignedCheckpoints, exportVersions);
         }
     }
 }

@@ -6,6 +6,7 @@ import dev.momstream.kafka.records.ModelEvent;
 import dev.momstream.kafka.records.TrainMetrics;
 import dev.momstream.kafka.topics.Topic;
 import dev.momstream.operators.batch.BatchFunction;
+import dev.momstream.operators.export.ExportFunction;
 import dev.momstream.operators.pack.PackFunction;
 import dev.momstream.operators.records.Batch;
 import dev.momstream.operators.records.RawRecord;
@@ -19,6 +20,7 @@ import dev.momstream.operators.train.TrainSpec;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -31,6 +33,7 @@ import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -44,10 +47,14 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  *
  * <pre>
  * text.train --(p)--> tokenize --> pack --(1)--> batch --> train ---- metrics --> train.metrics
- *                        '-- dead letters           input 2 ^   '--- events ---> model.events
+ *                        '-- dead letters           input 2 ^   '--- events --> export --> model.events
  * text.eval  --(1)--> tokenize --> pack -------------------'
  *                        '-- dead letters --> text.deadletter
  * </pre>
+ *
+ * The export step turns each published version into ONNX on a thread of its own and sends its
+ * event only then, with the export's path and checksum (see {@link ExportFunction}): the trainer
+ * never waits for it.
  *
  * The validation data has a source of its own: the trainer thread is the bottleneck, so in a
  * shared chain the validation records would wait behind all training data read before them.
@@ -68,6 +75,12 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  * transactional id prefix, so it becomes visible when the checkpoint that covers it completes.
  */
 public final class PretrainingJob {
+
+    /**
+     * Published versions waiting for their export, at most (one per checkpoint, so minutes of
+     * failing exports); beyond it the trainer waits to publish.
+     */
+    private static final int EXPORT_QUEUE = 1000;
 
     private PretrainingJob() {
     }
@@ -112,7 +125,12 @@ public final class PretrainingJob {
         taps.metrics().apply(metrics)
                 .sinkTo(sink(c, Topic.TRAIN_METRICS, "metrics", (TrainMetrics m) -> m.runId()))
                 .name("metrics-sink").uid("metrics-sink").setParallelism(1).disableChaining();
-        metrics.getSideOutput(TrainOperator.EVENTS)
+        // Present whether or not exports are on, so that a run can switch them off and still restore.
+        DataStream<ModelEvent> announced = AsyncDataStream.orderedWait(metrics.getSideOutput(TrainOperator.EVENTS),
+                        new ExportFunction(spec.runDir(), spec.options().keepVersions(), c.options().exportVersions()),
+                        0, TimeUnit.MILLISECONDS, EXPORT_QUEUE)
+                .name("export").uid("export").setParallelism(1).setMaxParallelism(1).disableChaining();
+        announced
                 .sinkTo(sink(c, Topic.MODEL_EVENTS, "events", (ModelEvent e) -> e.runId()))
                 .name("events-sink").uid("events-sink").setParallelism(1).disableChaining();
     }
