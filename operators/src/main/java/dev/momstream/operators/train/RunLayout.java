@@ -45,13 +45,21 @@ public record RunLayout(Path runDir) {
         return versions().resolve("v" + version + ".json");
     }
 
-    /** Writes a card atomically (temporary file, then rename): a reader never sees half of one. */
+    /**
+     * Writes a card atomically (temporary file, then rename): a reader never sees half of one. A
+     * card already on disk as it would be written (a version republished after a restore) is left
+     * as it is, so that a restore writes nothing here: it then succeeds on a full disk.
+     */
     public Path writeCard(LineageCard card) throws IOException {
-        Files.createDirectories(versions());
         Path target = card(card.version());
+        String json = Json.write(card);
+        if (Files.exists(target) && Files.readString(target).equals(json)) {
+            return target;
+        }
+        Files.createDirectories(versions());
         Path tmp = Files.createTempFile(versions(), ".v" + card.version() + "-", ".tmp");
         try {
-            Files.writeString(tmp, Json.write(card));
+            Files.writeString(tmp, json);
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(tmp);
