@@ -74,7 +74,8 @@ public final class PretrainingJob {
 
     /**
      * The Flink configuration of the job: exactly-once checkpoints every interval, retained on
-     * cancellation under {@code <run>/flink-checkpoints}, fixed-delay restarts, and
+     * cancellation under {@code <run>/flink-checkpoints}, as many failed checkpoints in a row
+     * tolerated as stop the run, fixed-delay restarts, and
      * {@code restoreFrom} (a retained checkpoint) when resuming.
      */
     public static Configuration configuration(JobConfig c, Optional<Path> restoreFrom) {
@@ -86,6 +87,7 @@ public final class PretrainingJob {
         conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
                 ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
         conf.set(CheckpointingOptions.ENABLE_UNALIGNED, c.options().unalignedCheckpoints());
+        conf.set(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER, c.options().failedCheckpointsToStop());
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, c.options().restartAttempts());
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, c.options().restartDelay());
