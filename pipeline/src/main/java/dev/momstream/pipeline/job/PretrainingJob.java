@@ -6,7 +6,7 @@ import dev.momstream.kafka.records.ModelEvent;
 import dev.momstream.kafka.records.TrainMetrics;
 import dev.momstream.kafka.topics.Topic;
 import dev.momstream.operators.batch.BatchFunction;
-import dev.momstream.operators.pack.PackFunction;
+import dev.momstream.operators.pack.PackOperator;
 import dev.momstream.operators.records.Batch;
 import dev.momstream.operators.records.RawRecord;
 import dev.momstream.operators.records.TokenizedDoc;
@@ -133,8 +133,9 @@ public final class PretrainingJob {
                 .sinkTo(sink(c, Topic.TEXT_DEADLETTER, "deadletters-" + name,
                         (DeadLetter d) -> d.sourceTopic() + "-" + d.partition() + "-" + d.offset()))
                 .name("dead-letter-sink-" + name).uid("dead-letter-sink-" + name).setParallelism(parallelism);
-        return docs.process(new PackFunction(c.train().configs().windowLength()))
-                .name("pack-" + name).uid("pack-" + name).setParallelism(parallelism);
+        return docs.transform("pack-" + name, TypeInformation.of(Window.class),
+                        new PackOperator(c.train().configs().windowLength()))
+                .uid("pack-" + name).setParallelism(parallelism);
     }
 
     private static KafkaSource<RawRecord> source(JobConfig c, Topic topic, String name) {
