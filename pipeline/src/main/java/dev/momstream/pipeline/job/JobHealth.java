@@ -9,6 +9,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.StreamSupport;
 import org.apache.flink.runtime.checkpoint.CheckpointFailureReason;
 
@@ -19,7 +21,7 @@ import org.apache.flink.runtime.checkpoint.CheckpointFailureReason;
  * {@code failedCheckpointsToStop} checkpoints in a row have failed, why the run must stop.
  * A checkpoint that Flink aborted because the job was failing over is not counted: the job's
  * failure is reported as such, and its restarts are bounded by the restart strategy. One that
- * failed with the job (a task declining it) is. Pure bookkeeping over what {@link StreamingRun}
+ * failed with the job (a task failing while taking it) is. Pure bookkeeping over what {@link StreamingRun}
  * polls.
  */
 final class JobHealth {
@@ -28,6 +30,9 @@ final class JobHealth {
     private static final Set<String> FAILOVER = Set.of(
             CheckpointFailureReason.CHECKPOINT_COORDINATOR_SUSPEND.message(),
             CheckpointFailureReason.JOB_FAILOVER_REGION.message());
+
+    /** How a task's failure during a checkpoint begins (Flink's {@code StreamTask}). */
+    private static final Pattern TASK_CHECKPOINT_FAILURE = Pattern.compile("Could not perform checkpoint (\\d+) ");
 
     private final int restartAttempts;
     private final int failedCheckpointsToStop;
@@ -61,13 +66,36 @@ final class JobHealth {
             if (!failuresSeen.add(e.path("timestamp").asLong() + "/" + task)) {
                 continue;
             }
-            lastCause = rootCause(e.path("stacktrace").asText(e.path("exceptionName").asText()));
+            String stackTrace = e.path("stacktrace").asText(e.path("exceptionName").asText());
+            lastCause = rootCause(stackTrace);
             int n = failuresSeen.size();
             notices.add("the Flink job failed" + (task == null ? "" : " in " + task) + ": " + lastCause
                     + (n <= restartAttempts ? " (restart " + n + " of at most " + restartAttempts + ")"
-                    : " (no restarts left)"));
+                    : " (no restarts left)") + failedCheckpoint(stackTrace));
         }
         return notices;
+    }
+
+    /**
+     * A task that failed while taking a checkpoint (a full disk, say) fails the job, and Flink
+     * often records that checkpoint as aborted by the failover: the failure counts as that
+     * checkpoint's, once.
+     */
+    private String failedCheckpoint(String stackTrace) {
+        Matcher m = TASK_CHECKPOINT_FAILURE.matcher(stackTrace);
+        if (!m.find()) {
+            return "";
+        }
+        long id = Long.parseLong(m.group(1));
+        if (id <= newestCompleted || !checkpointsReported.add(id)) {
+            return "";
+        }
+        failedInARow.put(id, lastCause);
+        return "; checkpoint " + id + " failed with it (" + inARow() + ")";
+    }
+
+    private String inARow() {
+        return failedInARow.size() + " in a row; the run stops at " + failedCheckpointsToStop;
     }
 
     /**
@@ -101,8 +129,7 @@ final class JobHealth {
                 continue;
             }
             failedInARow.put(id, message);
-            notices.add("checkpoint " + id + " failed: " + message + " (" + failedInARow.size() + " in a row; the run"
-                    + " stops at " + failedCheckpointsToStop + ")");
+            notices.add("checkpoint " + id + " failed: " + message + " (" + inARow() + ")");
         }
         return notices;
     }

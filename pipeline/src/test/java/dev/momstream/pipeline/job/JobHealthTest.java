@@ -18,18 +18,22 @@ import org.junit.jupiter.api.Test;
  */
 class JobHealthTest {
 
-    private static final String NO_SPACE = "java.io.IOException: Could not perform checkpoint 4 for operator train"
-            + " (1/1)#0.\n\tat org.apache.flink.streaming.runtime.tasks.StreamTask.triggerCheckpointOnBarrier"
-            + "(StreamTask.java:1213)\nCaused by: org.apache.flink.runtime.checkpoint.CheckpointException: Could not"
-            + " complete snapshot 4 for operator train (1/1)#0. Failure reason: Checkpoint was declined.\n\t... 12 more"
-            + "\nCaused by: java.io.IOException: No space left on device\n\tat java.base/sun.nio.ch.FileDispatcherImpl"
-            + ".write0(Native Method)\n";
+    /** What the train task's failure while taking {@code checkpoint} looks like. */
+    private static String noSpace(long checkpoint) {
+        return "java.io.IOException: Could not perform checkpoint " + checkpoint + " for operator train (1/1)#0.\n\tat"
+                + " org.apache.flink.streaming.runtime.tasks.StreamTask.triggerCheckpointOnBarrier(StreamTask.java:1213)"
+                + "\nCaused by: org.apache.flink.runtime.checkpoint.CheckpointException: Could not complete snapshot "
+                + checkpoint + " for operator train (1/1)#0. Failure reason: Checkpoint was declined.\n\t... 12 more"
+                + "\nCaused by: java.io.IOException: No space left on device\n\tat java.base/sun.nio.ch.FileDispatcherImpl"
+                + ".write0(Native Method)\n";
+    }
 
-    private static JsonNode exceptions(long... timestamps) throws IOException {
+    /** {@code GET /jobs/:id/exceptions}: the task failed while taking {@code checkpoint}, at each timestamp. */
+    private static JsonNode exceptions(long checkpoint, long... timestamps) throws IOException {
         StringBuilder entries = new StringBuilder();
         for (long t : timestamps) {
             entries.append(entries.isEmpty() ? "" : ", ").append("{\"exceptionName\": \"java.io.IOException\", ")
-                    .append("\"stacktrace\": ").append(Json.MAPPER.writeValueAsString(NO_SPACE))
+                    .append("\"stacktrace\": ").append(Json.MAPPER.writeValueAsString(noSpace(checkpoint)))
                     .append(", \"timestamp\": ").append(t).append(", \"taskName\": \"train (1/1) - execution #0\"}");
         }
         return Json.MAPPER.readTree("{\"exceptionHistory\": {\"entries\": [" + entries + "], \"truncated\": false}}");
@@ -54,9 +58,10 @@ class JobHealthTest {
     void eachFailureIsReportedOnceWithItsRootCauseAndTheRestartsLeft() throws IOException {
         JobHealth health = new JobHealth(2, 5);
         assertEquals(List.of("the Flink job failed in train (1/1) - execution #0: java.io.IOException: No space left"
-                + " on device (restart 1 of at most 2)"), health.failures(exceptions(1000)));
-        assertEquals(List.of(), health.failures(exceptions(1000)));
-        List<String> later = health.failures(exceptions(3000, 2000, 1000)); // Flink lists the newest first
+                + " on device (restart 1 of at most 2); checkpoint 4 failed with it (1 in a row; the run stops at 5)"),
+                health.failures(exceptions(4, 1000)));
+        assertEquals(List.of(), health.failures(exceptions(4, 1000)));
+        List<String> later = health.failures(exceptions(4, 3000, 2000, 1000)); // Flink lists the newest first
         assertEquals(2, later.size());
         assertTrue(later.get(0).endsWith("(restart 2 of at most 2)"), later.toString());
         assertTrue(later.get(1).endsWith("(no restarts left)"), later.toString());
@@ -66,7 +71,6 @@ class JobHealthTest {
     @Test
     void failedCheckpointsAreCountedInARowUntilOneCompletesAndTooManyStopTheRun() throws IOException {
         JobHealth health = new JobHealth(10, 3);
-        health.failures(exceptions(1000));
         List<String> first = health.checkpoints(checkpoints(2,
                 failed(5, "Checkpoint Coordinator is suspending."),
                 failed(4, "The checkpoint was aborted due to exception of other subtasks sharing the ChannelState file."),
@@ -90,15 +94,20 @@ class JobHealthTest {
                 + " at 3)"), recovering.checkpoints(checkpoints(5, failed(6, "Checkpoint expired before completing."),
                 completed(5))));
 
-        health.checkpoints(checkpoints(2, failed(7, "Failure to finalize checkpoint."), failed(6,
-                "Checkpoint Coordinator is suspending.")));
-        assertEquals(Optional.of("3 checkpoints in a row failed (the last, 7: Failure to finalize checkpoint.; the"
-                + " job's last failure: java.io.IOException: No space left on device)"), health.stopReason());
+        // the train task failed while taking checkpoint 7 (a full disk), and Flink recorded 7 as
+        // aborted by the failover that followed: it counts, once
+        List<String> failure = health.failures(exceptions(7, 1000));
+        assertEquals(1, failure.size());
+        assertTrue(failure.get(0).endsWith("; checkpoint 7 failed with it (3 in a row; the run stops at 3)"),
+                failure.toString());
+        assertEquals(List.of(), health.checkpoints(checkpoints(2, failed(7, "Checkpoint Coordinator is suspending."))));
+        assertEquals(Optional.of("3 checkpoints in a row failed (the last, 7: java.io.IOException: No space left on"
+                + " device; the job's last failure: java.io.IOException: No space left on device)"), health.stopReason());
     }
 
     @Test
     void theRootCauseIsTheInnermostCauseOrTheFirstLine() {
-        assertEquals("java.io.IOException: No space left on device", JobHealth.rootCause(NO_SPACE));
+        assertEquals("java.io.IOException: No space left on device", JobHealth.rootCause(noSpace(4)));
         assertEquals("java.lang.IllegalStateException: injected failure after step 6",
                 JobHealth.rootCause("java.lang.IllegalStateException: injected failure after step 6\n\tat x.y(Z.java:1)"));
     }
