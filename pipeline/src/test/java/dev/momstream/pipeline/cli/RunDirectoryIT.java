@@ -1,5 +1,6 @@
 package dev.momstream.pipeline.cli;
 
+import static dev.momstream.pipeline.cli.CliRun.small;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,7 +17,6 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -29,16 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RunDirectoryIT {
 
-    private static final String[] SMALL = {"--d=32", "--heads=2", "--contextLength=32", "--batchSize=4",
-        "--warmupSteps=2", "--checkpoint-interval", "2"};
     private static final Duration RUN = Duration.ofMinutes(4);
-
-    private static String[] args(String... head) {
-        String[] all = Arrays.copyOf(head, head.length + SMALL.length);
-        System.arraycopy(SMALL, 0, all, head.length, SMALL.length);
-        return all;
-    }
-
 
     @Test
     void aFailedStartLeavesNoRunAndTheNextStartFeedsAndTrains(@TempDir Path dir) throws Exception {
@@ -47,19 +38,19 @@ class RunDirectoryIT {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             closed = s.getLocalPort(); // nothing listens there once the socket is closed
         }
-        CliRun unreachable = CliRun.of(args("run", "--bootstrap-servers", "127.0.0.1:" + closed, "--out",
+        CliRun unreachable = CliRun.of(small("run", "--bootstrap-servers", "127.0.0.1:" + closed, "--out",
                 run.toString(), "--steps", "6"));
         assertEquals(1, unreachable.exit(), unreachable.out());
         assertFalse(Files.exists(run.resolve(RunDirectory.RUN_FILE)), "a start that never reached Kafka is no run");
 
         Path missing = dir.resolve("no-such-corpus");
-        CliRun badCorpus = CliRun.of(args("run", "--corpus", missing.toString(), "--out", run.toString(), "--steps",
+        CliRun badCorpus = CliRun.of(small("run", "--corpus", missing.toString(), "--out", run.toString(), "--steps",
                 "6"));
         assertEquals(1, badCorpus.exit(), badCorpus.out());
         assertTrue(badCorpus.err().contains(missing.toString()), badCorpus.err());
 
         Path texts = Texts.write(dir.resolve("texts"), 3, 40);
-        try (MomProcess good = MomProcess.start(dir, "good", args("run", "--corpus", texts.toString(), "--out",
+        try (MomProcess good = MomProcess.start(dir, "good", small("run", "--corpus", texts.toString(), "--out",
                 run.toString(), "--steps", "6", "--json"))) {
             assertEquals(0, good.awaitExit(RUN), good.output());
             assertTrue(good.err().contains("never completed a checkpoint: a new run starts in its place"),
@@ -75,7 +66,7 @@ class RunDirectoryIT {
     @Test
     void aRunWithoutInputSaysWhyItWaitsAndAContinuedRunNamesWhatItIgnores(@TempDir Path dir) throws Exception {
         Path run = dir.resolve("run");
-        try (MomProcess empty = MomProcess.start(dir, "empty", args("run", "--no-feed", "--out", run.toString(),
+        try (MomProcess empty = MomProcess.start(dir, "empty", small("run", "--no-feed", "--out", run.toString(),
                 "--steps", "6"))) {
             empty.awaitErr("no input yet on text.train (partition offsets 0:0)", Duration.ofSeconds(90));
             long deadline = System.nanoTime() + RUN.toNanos();
@@ -87,14 +78,14 @@ class RunDirectoryIT {
         }
 
         Path texts = Texts.write(dir.resolve("texts"), 2, 6);
-        try (MomProcess fed = MomProcess.start(dir, "fed", args("run", "--corpus", texts.toString(), "--out",
+        try (MomProcess fed = MomProcess.start(dir, "fed", small("run", "--corpus", texts.toString(), "--out",
                 dir.resolve("fed").toString(), "--steps", "1000"))) {
             fed.awaitErr("no new input on text.train (partition offsets 0:2), every record read", RUN);
             fed.stop();
             assertEquals(0, fed.awaitExit(Duration.ofSeconds(60)), fed.output());
         }
 
-        try (MomProcess continued = MomProcess.start(dir, "continued", args("run", "--corpus", texts.toString(),
+        try (MomProcess continued = MomProcess.start(dir, "continued", small("run", "--corpus", texts.toString(),
                 "--out", run.toString(), "--steps", "6", "--lr=0.01"))) {
             continued.awaitErr("warning: " + texts + " is not streamed: run ", RUN);
             continued.awaitErr("ignored here: lr=0.01 (run: ", Duration.ofSeconds(1));
@@ -109,7 +100,7 @@ class RunDirectoryIT {
     void aSecondWriterIsRefusedNamingThePidAndAKilledRunLeavesNoLock(@TempDir Path dir) throws Exception {
         Path run = dir.resolve("run");
         List<Path> leftovers;
-        try (MomProcess first = MomProcess.start(dir, "first", args("run", "--steps", "0", "--out", run.toString()))) {
+        try (MomProcess first = MomProcess.start(dir, "first", small("run", "--steps", "0", "--out", run.toString()))) {
             RunLayout layout = new RunLayout(run);
             long deadline = System.nanoTime() + RUN.toNanos();
             while (layout.highestVersion() < 1 && System.nanoTime() < deadline) {
@@ -117,7 +108,7 @@ class RunDirectoryIT {
             }
             assertTrue(layout.highestVersion() >= 1, "no version published:\n" + first.output());
             String holder = " is in use by another mom process (PID " + first.pid() + ", which holds ";
-            CliRun second = CliRun.of(args("run", "--steps", "4", "--out", run.toString()));
+            CliRun second = CliRun.of(small("run", "--steps", "4", "--out", run.toString()));
             assertEquals(1, second.exit(), second.out());
             assertTrue(second.err().contains("error: " + run + holder), second.err());
             CliRun train = CliRun.of("train", "--steps", "4", "--out", run.toString());
@@ -130,7 +121,8 @@ class RunDirectoryIT {
 
         RunDirectory killed = new RunDirectory(run);
         long at = killed.restoredStep(killed.latestRetainedCheckpoint().orElseThrow());
-        CliRun continued = CliRun.of(args("run", "--steps", String.valueOf(at + 3), "--out", run.toString(), "--json"));
+        CliRun continued = CliRun.of(small("run", "--steps", String.valueOf(at + 3), "--out", run.toString(),
+                "--json"));
         assertEquals(0, continued.exit(), continued.err());
         JsonNode summary = Json.MAPPER.readTree(continued.out());
         assertTrue(summary.get("resumed").asBoolean());

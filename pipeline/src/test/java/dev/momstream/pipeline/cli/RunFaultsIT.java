@@ -1,5 +1,6 @@
 package dev.momstream.pipeline.cli;
 
+import static dev.momstream.pipeline.cli.CliRun.small;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,10 +17,10 @@ import dev.momstream.trainer.run.MetricsLog;
 import dev.momstream.trainer.run.StepMetrics;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -34,16 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RunFaultsIT {
 
-    private static final String[] SMALL = {"--d=32", "--heads=2", "--contextLength=32", "--batchSize=4",
-        "--warmupSteps=2", "--checkpoint-interval", "2"};
     private static final Duration RUN = Duration.ofMinutes(5);
-
-    private static String[] args(String... head) {
-        String[] all = Arrays.copyOf(head, head.length + SMALL.length);
-        System.arraycopy(SMALL, 0, all, head.length, SMALL.length);
-        return all;
-    }
-
 
     private static void awaitVersion(RunLayout layout, long version, MomProcess run) throws Exception {
         long deadline = System.nanoTime() + RUN.toNanos();
@@ -53,18 +45,34 @@ class RunFaultsIT {
         assertTrue(layout.highestVersion() >= version, "no version " + version + " published:\n" + run.output());
     }
 
+    /**
+     * The embedded broker keeping its data in {@code data}, found by its whole command line in
+     * {@code /proc} (Java's view of it ends after a page, within the broker's class path).
+     */
+    private static ProcessHandle broker(Path data) {
+        return ProcessHandle.allProcesses().filter(p -> {
+            String command = commandLine(p);
+            return command.contains("BrokerMain") && command.contains(data.toString());
+        }).findFirst().orElseThrow(() -> new AssertionError("no embedded broker runs on " + data));
+    }
+
+    private static String commandLine(ProcessHandle p) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(p.pid()), "cmdline")),
+                    StandardCharsets.ISO_8859_1);
+        } catch (IOException gone) {
+            return "";
+        }
+    }
+
     @Test
     void aKilledEmbeddedBrokerIsRestartedAndTheRunCompletes(@TempDir Path dir) throws Exception {
         Path run = dir.resolve("run");
         Path texts = Texts.write(dir.resolve("texts"), 60, 4);
-        try (MomProcess r = MomProcess.start(dir, "run", args("run", "--corpus", texts.toString(), "--steps", "24",
+        try (MomProcess r = MomProcess.start(dir, "run", small("run", "--corpus", texts.toString(), "--steps", "24",
                 "--out", run.toString()))) {
             awaitVersion(new RunLayout(run), 1, r);
-            // the broker runs in a session of its own (setsid), so it is not a descendant of the run
-            String data = run.resolve(RunDirectory.KAFKA).toString();
-            ProcessHandle broker = ProcessHandle.allProcesses().filter(p -> p.info().commandLine()
-                    .filter(c -> c.contains("BrokerMain") && c.contains(data)).isPresent()).findFirst().orElseThrow();
-            broker.destroyForcibly(); // kill -9
+            broker(run.resolve(RunDirectory.KAFKA)).destroyForcibly(); // kill -9
             r.awaitErr("warning: the embedded Kafka broker at 127.0.0.1:", Duration.ofSeconds(30));
             r.awaitErr(" died; restarting it (1 of at most 3; its log: ", Duration.ofSeconds(1));
             assertEquals(0, r.awaitExit(RUN), r.output());
@@ -80,7 +88,7 @@ class RunFaultsIT {
         Path run = dir.resolve("run");
         Path texts = Texts.write(dir.resolve("texts"), 60, 4);
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"));
-             MomProcess r = MomProcess.start(dir, "run", args("run", "--corpus", texts.toString(), "--steps", "1000",
+             MomProcess r = MomProcess.start(dir, "run", small("run", "--corpus", texts.toString(), "--steps", "1000",
                      "--out", run.toString(), "--bootstrap-servers", kafka.bootstrapServers()))) {
             RunLayout layout = new RunLayout(run);
             awaitVersion(layout, 2, r);
@@ -99,14 +107,15 @@ class RunFaultsIT {
             LineageCard latest = cards.get(cards.size() - 1);
             assertTrue(summary.contains("versions published " + cards.size() + " (latest v" + latest.version() + ")"),
                     "cards " + cards.stream().map(LineageCard::version).toList() + ", summary:\n" + summary);
-            assertTrue(summary.contains("steps " + latest.step() + ", "), "card step " + latest.step() + ":\n" + summary);
+            assertTrue(summary.contains("steps " + latest.step() + ", "),
+                    "card step " + latest.step() + ":\n" + summary);
         }
     }
 
     @Test
     void aCorruptCheckpointFailsTheContinuedRunAtOnceNamingTheFile(@TempDir Path dir) throws Exception {
         Path run = dir.resolve("run");
-        CliRun first = CliRun.of(args("run", "--steps", "6", "--out", run.toString()));
+        CliRun first = CliRun.of(small("run", "--steps", "6", "--out", run.toString()));
         assertEquals(0, first.exit(), first.err());
         List<LineageCard> cards = new RunLayout(run).cards();
         Path checkpoint = Path.of(cards.get(cards.size() - 1).checkpointPath());
@@ -115,7 +124,7 @@ class RunFaultsIT {
         bytes[bytes.length / 2] ^= 1;
         Files.write(weights, bytes);
 
-        CliRun second = CliRun.of(args("run", "--steps", "10", "--out", run.toString()));
+        CliRun second = CliRun.of(small("run", "--steps", "10", "--out", run.toString()));
         assertEquals(1, second.exit(), second.out());
         assertTrue(second.err().contains("error: the Flink job failed and was not restarted (restoring again cannot"
                 + " succeed): CheckpointException: "), second.err());
@@ -143,12 +152,13 @@ class RunFaultsIT {
             RunLayout layout = new RunLayout(run);
             Path filler = disk.resolve("filler");
             Path texts = Texts.write(dir.resolve("texts"), 60, 4);
-            try (MomProcess r = MomProcess.start(dir, "run", args("run", "--corpus", texts.toString(), "--steps", "1000",
-                    "--out", run.toString(), "--bootstrap-servers", kafka.bootstrapServers(),
+            try (MomProcess r = MomProcess.start(dir, "run", small("run", "--corpus", texts.toString(), "--steps",
+                    "1000", "--out", run.toString(), "--bootstrap-servers", kafka.bootstrapServers(),
                     "--max-failed-checkpoints", "3"))) {
                 awaitVersion(layout, 2, r);
                 fill(filler);
-                assertEquals(1, r.awaitExit(RUN), r.output());
+                // each failed checkpoint fails the job, and each restart takes a minute or two under load
+                assertEquals(1, r.awaitExit(Duration.ofMinutes(12)), r.output());
                 assertTrue(r.err().contains("No space left on device"), r.output());
                 assertTrue(r.err().contains(" (1 in a row; the run stops at 3)"), r.output());
                 assertTrue(r.err().contains("error: the run stopped: 3 checkpoints in a row failed (the last, "),
@@ -164,7 +174,7 @@ class RunFaultsIT {
             Files.delete(filler);
             RunDirectory stopped = new RunDirectory(run);
             long at = stopped.restoredStep(stopped.latestRetainedCheckpoint().orElseThrow());
-            CliRun continued = CliRun.of(args("run", "--steps", String.valueOf(at + 4), "--out", run.toString(),
+            CliRun continued = CliRun.of(small("run", "--steps", String.valueOf(at + 4), "--out", run.toString(),
                     "--bootstrap-servers", kafka.bootstrapServers(), "--no-feed", "--json"));
             assertEquals(0, continued.exit(), continued.err());
             JsonNode summary = Json.MAPPER.readTree(continued.out());

@@ -12,12 +12,12 @@ import dev.momstream.kafka.records.DocumentDecoder;
 import dev.momstream.kafka.settings.KafkaSettings;
 import dev.momstream.operators.train.LineageCard;
 import dev.momstream.operators.train.RunLayout;
+import dev.momstream.pipeline.job.RunDirectory;
 import dev.momstream.pipeline.job.StandaloneFlink;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.data.Corpus;
 import dev.momstream.trainer.data.CorpusEntry;
 import dev.momstream.trainer.run.MetricsLog;
-import dev.momstream.trainer.run.StepMetrics;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -226,8 +226,10 @@ class StreamingCliIT {
         // both fall back quietly to a summary when Flink or the broker are torn down first
         assertFalse(printed.contains("Cancelling job"), "the job was cancelled while Flink was alive:\n" + printed);
         assertFalse(printed.contains("Cannot count dead letters"), "the broker was alive to count them:\n" + printed);
-        long stoppedAt = MetricsLog.read(run.resolve(MetricsLog.FILE)).stream().mapToLong(StepMetrics::step).max()
-                .orElseThrow();
+        // where it stopped: the trainer's step in the checkpoint kept (metrics.jsonl may lag it by
+        // the metrics that the last checkpoint committed just before the stop)
+        RunDirectory stopped = new RunDirectory(run);
+        long stoppedAt = stopped.restoredStep(stopped.latestRetainedCheckpoint().orElseThrow());
 
         CliRun continued = CliRun.of(args("run", "--steps", String.valueOf(stoppedAt + 5), "--out", run.toString(),
                 "--json"));
