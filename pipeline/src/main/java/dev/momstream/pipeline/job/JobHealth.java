@@ -134,9 +134,9 @@ final class JobHealth {
         return notices;
     }
 
-    /** Whether the newest checkpoints failed (none completed since). */
-    boolean checkpointsFailing() {
-        return !failedInARow.isEmpty();
+    /** How many checkpoints failed since the newest completed one. */
+    int failedInARow() {
+        return failedInARow.size();
     }
 
     /** Why the run must stop, once {@code failedCheckpointsToStop} checkpoints in a row failed. */

@@ -330,10 +330,10 @@ public final class StreamingRun {
             lastHealthPoll = System.nanoTime();
             JobID job = submitted.client().getJobID();
             try {
+                int failing = health.failedInARow();
                 health.failures(rest.get("jobs/" + job + "/exceptions")).forEach(listener::notice);
-                List<String> checkpoints = health.checkpoints(rest.get("jobs/" + job + "/checkpoints"));
-                checkpoints.forEach(listener::notice);
-                if (!checkpoints.isEmpty() && health.checkpointsFailing()) {
+                health.checkpoints(rest.get("jobs/" + job + "/checkpoints")).forEach(listener::notice);
+                if (health.failedInARow() > failing) {
                     listener.notice(space(dir.path()));
                 }
             } catch (IOException e) {

@@ -1,7 +1,6 @@
 package dev.momstream.pipeline.job;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -80,7 +79,7 @@ class JobHealthTest {
         assertEquals(List.of("checkpoint 3 failed: Failure to finalize checkpoint. (1 in a row; the run stops at 3)",
                 "checkpoint 4 failed: The checkpoint was aborted due to exception of other subtasks sharing the"
                         + " ChannelState file. (2 in a row; the run stops at 3)"), first);
-        assertTrue(health.checkpointsFailing());
+        assertEquals(2, health.failedInARow());
         assertEquals(Optional.empty(), health.stopReason());
         assertEquals(List.of(), health.checkpoints(checkpoints(2, failed(4, "again"), failed(3, "again"))));
 
@@ -89,7 +88,7 @@ class JobHealthTest {
                 + " before completing."), completed(2)));
         assertEquals(List.of("checkpoint 5 completed after 2 failed"),
                 recovering.checkpoints(checkpoints(5, completed(5), failed(4, "x"), failed(3, "x"))));
-        assertFalse(recovering.checkpointsFailing());
+        assertEquals(0, recovering.failedInARow());
         assertEquals(List.of("checkpoint 6 failed: Checkpoint expired before completing. (1 in a row; the run stops"
                 + " at 3)"), recovering.checkpoints(checkpoints(5, failed(6, "Checkpoint expired before completing."),
                 completed(5))));
