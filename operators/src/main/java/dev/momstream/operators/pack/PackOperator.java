@@ -21,8 +21,8 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
 /**
  * Tokenized documents to fixed windows (see {@link Packer}), handed on only while the task's
- * output has room. One large document makes thousands of windows (a 1 MiB record about 6,000 at
- * context 32); pushed out in one call, they would block the task on network buffers mid-record,
+ * output has room. One large document makes thousands of windows (a 1 MiB record 6,000 to
+ * 16,000 at context 32); pushed out in one call, they would block the task on network buffers mid-record,
  * where it takes no checkpoint until downstream has read them all: never, once the trainer parks
  * at its stop step. Windows not yet handed on wait in a queue instead, and go out in mails as
  * the output frees up; between mails the task runs checkpoints, and Flink reads no input while

@@ -14,11 +14,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A record as large as the job accepts (1 MiB of text: about 6,000 windows of context 32) on
- * each input topic. The trainer parks at its stop step long before it has read them; the packers
- * then hold the rest of their windows in state instead of blocking their tasks mid-record, so
- * the checkpoint that publishes the final step completes. Before, no checkpoint completed after
- * the park and the run waited until its timeout.
+ * A record as large as the job accepts (1 MiB of text, here 16k windows of context 32) on each
+ * input topic. The trainer takes a few windows a step and parks at its stop step long before it
+ * has read them; the packers hold the rest of their windows in state instead of blocking their
+ * tasks mid-record, so checkpoints complete and the one that publishes the final step too.
+ * Before, no checkpoint completed once the record was being packed, and the run waited until its
+ * timeout.
  */
 class LargeRecordIT {
 
@@ -28,9 +29,9 @@ class LargeRecordIT {
     void aMebibyteRecordDoesNotHoldCheckpointsBackWhenTheTrainerParks(@TempDir Path dir) throws Exception {
         KafkaSettings kafka = Streams.sharedBroker();
         TopicCatalog topics = Streams.topics(kafka, 1);
-        String prose = String.join(" ", Streams.bundledTexts());
-        int bytes = (1 << 20) - 1024;
-        byte[] record = prose.repeat(bytes / prose.length() + 1).substring(0, bytes).getBytes(StandardCharsets.UTF_8);
+        // one token per two bytes: 0.5M tokens, 16k windows, more than the network buffers between
+        // the packers and the trainer hold (prose, at five bytes a token, fits in them)
+        byte[] record = "a ".repeat(((1 << 20) - 1024) / 2).getBytes(StandardCharsets.UTF_8);
         Streams.send(kafka, topics.name(Topic.TEXT_TRAIN), List.of(record));
         Streams.send(kafka, topics.name(Topic.TEXT_EVAL), List.of(record));
 
