@@ -86,6 +86,10 @@ public record ClusterJob(JobConfig config, Configuration configuration, Optional
             throw new IllegalStateException(dir.path() + " holds checkpoints or versions but no " + RunDirectory.RUN_FILE
                     + ": not a run this job can continue");
         }
-        return dir.create(options.configs());
+        // Recorded before the submission: on a cluster, this main method's end is the job's start,
+        // and a later submission of the same directory must continue under the same run id.
+        RunDirectory.RunInfo info = dir.newRun(options.configs());
+        dir.record(info);
+        return info;
     }
 }

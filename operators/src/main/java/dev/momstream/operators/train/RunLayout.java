@@ -71,17 +71,22 @@ public record RunLayout(Path runDir) {
     /**
      * Writes a card atomically (temporary file, then rename): a reader never sees half of one. A
      * card rewritten without evaluations (a version republished after a restore) keeps those the
-     * existing card has.
+     * existing card has; a card already on disk as it would be written is left as it is, so that a
+     * restore writes nothing here and then succeeds on a full disk.
      */
     public Path writeCard(LineageCard card) throws IOException {
-        Files.createDirectories(versions());
         Path target = card(card.version());
         if (card.evaluations().isEmpty() && Files.exists(target)) {
             card = card.keepingEvaluationsOf(Json.read(Files.readString(target), LineageCard.class));
         }
+        String json = Json.write(card);
+        if (Files.exists(target) && Files.readString(target).equals(json)) {
+            return target;
+        }
+        Files.createDirectories(versions());
         Path tmp = Files.createTempFile(versions(), ".v" + card.version() + "-", ".tmp");
         try {
-            Files.writeString(tmp, Json.write(card));
+            Files.writeString(tmp, json);
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(tmp);

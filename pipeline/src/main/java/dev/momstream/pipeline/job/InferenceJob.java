@@ -18,7 +18,7 @@ import dev.momstream.operators.infer.InferOperator;
 import dev.momstream.operators.infer.InferSpec;
 import dev.momstream.operators.infer.ServableModel;
 import dev.momstream.operators.infer.ServeOptions;
-import dev.momstream.operators.pack.PackFunction;
+import dev.momstream.operators.pack.PackOperator;
 import dev.momstream.operators.records.RawRecord;
 import dev.momstream.operators.records.Window;
 import dev.momstream.operators.sink.JsonRecordSchema;
@@ -232,8 +232,8 @@ public final class InferenceJob {
                     .process(new TokenizeFunction(new DocumentDecoder(DocumentDecoder.DEFAULT_MAX_BYTES,
                             DeadLetter.DEFAULT_MAX_PAYLOAD_BYTES)))
                     .name("tokenize-eval").uid("tokenize-eval").setParallelism(1)
-                    .process(new PackFunction(c.windowLength()))
-                    .name("pack-eval").uid("pack-eval").setParallelism(1);
+                    .transform("pack-eval", TypeInformation.of(Window.class), new PackOperator(c.windowLength()))
+                    .uid("pack-eval").setParallelism(1);
             windows.connect(events.broadcast())
                     .transform("evaluate", TypeInformation.of(EvalMetrics.class), new EvalOperator(c.eval()))
                     .uid("evaluate").setParallelism(1).setMaxParallelism(1)

@@ -22,13 +22,19 @@ import java.util.Objects;
  *                             {@link PretrainingJob})
  * @param exportVersions       whether every published version is exported to ONNX (under
  *                             {@code versions/v<id>/onnx/}) before its event is sent
+ * @param failedCheckpointsToStop the run stops, with the cause, once this many checkpoints in a
+ *                             row have failed (a full disk, say): what was published stays, and the
+ *                             run continues from its newest completed checkpoint when started again.
+ *                             Also Flink's tolerable checkpoint failures, so that a checkpoint that
+ *                             fails on the JobManager does not restart the job before that
  */
 public record JobOptions(int parallelism, Duration checkpointInterval, int maxRecordBytes, int restartAttempts,
                          Duration restartDelay, Duration transactionTimeout, boolean unalignedCheckpoints,
-                         boolean exportVersions) {
+                         boolean exportVersions, int failedCheckpointsToStop) {
 
     public static final int DEFAULT_PARALLELISM = 1;
     public static final int DEFAULT_CHECKPOINT_SECONDS = 10;
+    public static final int DEFAULT_FAILED_CHECKPOINTS_TO_STOP = 5;
     /** Kafka's default {@code transaction.max.timeout.ms}: brokers refuse longer transactions. */
     static final Duration MAX_TRANSACTION_TIMEOUT = Duration.ofMinutes(15);
 
@@ -49,6 +55,9 @@ public record JobOptions(int parallelism, Duration checkpointInterval, int maxRe
         if (restartAttempts < 0) {
             problems.add("restartAttempts=" + restartAttempts + " must not be negative");
         }
+        if (failedCheckpointsToStop < 1) {
+            problems.add("failedCheckpointsToStop=" + failedCheckpointsToStop + " must be at least 1");
+        }
         if (transactionTimeout.compareTo(MAX_TRANSACTION_TIMEOUT) > 0) {
             problems.add("transactionTimeout=" + transactionTimeout
                     + " is above Kafka's default transaction.max.timeout.ms (15 min)");
@@ -60,11 +69,12 @@ public record JobOptions(int parallelism, Duration checkpointInterval, int maxRe
 
     /**
      * 10 s exactly-once checkpoints (unaligned), 1 MiB records, 10 restarts 5 s apart, 5 min
-     * transactions, every version exported to ONNX.
+     * transactions, every version exported to ONNX, a stop after 5 failed checkpoints in a row.
      */
     public static JobOptions defaults() {
         return new JobOptions(DEFAULT_PARALLELISM, Duration.ofSeconds(DEFAULT_CHECKPOINT_SECONDS),
-                DocumentDecoder.DEFAULT_MAX_BYTES, 10, Duration.ofSeconds(5), Duration.ofMinutes(5), true, true);
+                DocumentDecoder.DEFAULT_MAX_BYTES, 10, Duration.ofSeconds(5), Duration.ofMinutes(5), true, true,
+                DEFAULT_FAILED_CHECKPOINTS_TO_STOP);
     }
 
     public Builder toBuilder() {
@@ -81,6 +91,7 @@ public record JobOptions(int parallelism, Duration checkpointInterval, int maxRe
         private Duration transactionTimeout;
         private boolean unalignedCheckpoints;
         private boolean exportVersions;
+        private int failedCheckpointsToStop;
 
         private Builder(JobOptions o) {
             parallelism = o.parallelism;
@@ -91,6 +102,7 @@ public record JobOptions(int parallelism, Duration checkpointInterval, int maxRe
             transactionTimeout = o.transactionTimeout;
             unalignedCheckpoints = o.unalignedCheckpoints;
             exportVersions = o.exportVersions;
+            failedCheckpointsToStop = o.failedCheckpointsToStop;
         }
 
         public Builder parallelism(int v) {
@@ -129,9 +141,14 @@ public record JobOptions(int parallelism, Duration checkpointInterval, int maxRe
             return this;
         }
 
+        public Builder failedCheckpointsToStop(int v) {
+            failedCheckpointsToStop = v;
+            return this;
+        }
+
         public JobOptions build() {
             return new JobOptions(parallelism, checkpointInterval, maxRecordBytes, restartAttempts, restartDelay,
-                    transactionTimeout, unalignedCheckpoints, exportVersions);
+                    transactionTimeout, unalignedCheckpoints, exportVersions, failedCheckpointsToStop);
         }
     }
 }

@@ -7,7 +7,7 @@ import dev.momstream.kafka.records.TrainMetrics;
 import dev.momstream.kafka.topics.Topic;
 import dev.momstream.operators.batch.BatchFunction;
 import dev.momstream.operators.export.ExportFunction;
-import dev.momstream.operators.pack.PackFunction;
+import dev.momstream.operators.pack.PackOperator;
 import dev.momstream.operators.records.Batch;
 import dev.momstream.operators.records.RawRecord;
 import dev.momstream.operators.records.TokenizedDoc;
@@ -87,7 +87,8 @@ public final class PretrainingJob {
 
     /**
      * The Flink configuration of the job: exactly-once checkpoints every interval, retained on
-     * cancellation under {@code <run>/flink-checkpoints}, fixed-delay restarts, and
+     * cancellation under {@code <run>/flink-checkpoints}, as many failed checkpoints in a row
+     * tolerated as stop the run, fixed-delay restarts, and
      * {@code restoreFrom} (a retained checkpoint) when resuming.
      */
     public static Configuration configuration(JobConfig c, Optional<Path> restoreFrom) {
@@ -99,6 +100,7 @@ public final class PretrainingJob {
         conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
                 ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
         conf.set(CheckpointingOptions.ENABLE_UNALIGNED, c.options().unalignedCheckpoints());
+        conf.set(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER, c.options().failedCheckpointsToStop());
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, c.options().restartAttempts());
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, c.options().restartDelay());
@@ -149,8 +151,9 @@ public final class PretrainingJob {
                 .sinkTo(sink(c, Topic.TEXT_DEADLETTER, "deadletters-" + name,
                         (DeadLetter d) -> d.sourceTopic() + "-" + d.partition() + "-" + d.offset()))
                 .name("dead-letter-sink-" + name).uid("dead-letter-sink-" + name).setParallelism(parallelism);
-        return docs.process(new PackFunction(c.train().configs().windowLength()))
-                .name("pack-" + name).uid("pack-" + name).setParallelism(parallelism);
+        return docs.transform("pack-" + name, TypeInformation.of(Window.class),
+                        new PackOperator(c.train().configs().windowLength()))
+                .uid("pack-" + name).setParallelism(parallelism);
     }
 
     private static KafkaSource<RawRecord> source(JobConfig c, Topic topic, String name) {
