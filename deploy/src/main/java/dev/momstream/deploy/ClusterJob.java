@@ -1,5 +1,6 @@
 package dev.momstream.deploy;
 
+import dev.momstream.kafka.settings.KafkaSettings;
 import dev.momstream.kafka.topics.Topic;
 import dev.momstream.kafka.topics.TopicCatalog;
 import dev.momstream.operators.train.TrainSpec;
@@ -23,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * configuration it started with), and its Flink configuration, in which the cluster's own
  * settings come first.
  *
- * <p>Two settings are the cluster's when it has them. Checkpoint storage: a cluster that names a
+ * <p>Two settings are the cluster's when it has them (for the serving job too: {@link ServingJob}). Checkpoint storage: a cluster that names a
  * checkpoint directory (object storage on Kubernetes) keeps its checkpoints there, otherwise
  * they go to {@code <run>/flink-checkpoints} as with {@code mom run}. The state to start from:
  * a savepoint the cluster names ({@code flink run -s}, the Kubernetes operator's last state)
@@ -44,28 +45,52 @@ public record ClusterJob(JobConfig config, Configuration configuration, Optional
      * {@code cluster}'s. Touches no Kafka: the caller creates the topics.
      */
     public static ClusterJob prepare(RunOptions options, ReadableConfig cluster) throws IOException {
-        if (!options.kafka().hasBootstrapServers()) {
-            throw new IllegalArgumentException("a cluster job needs a Kafka cluster: give --bootstrap-servers or a"
-                    + " --kafka-config with bootstrap.servers (the embedded broker is for `mom run` on one machine)");
-        }
+        requireKafka(options.kafka());
         RunDirectory dir = new RunDirectory(options.runDir());
-        boolean clusterStorage = cluster.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY).isPresent();
-        boolean clusterRestore = cluster.getOptional(StateRecoveryOptions.SAVEPOINT_PATH).isPresent();
-        Optional<Path> restore = clusterStorage || clusterRestore ? Optional.empty() : dir.latestRetainedCheckpoint();
+        Optional<Path> restore = restoreFrom(cluster, dir);
         RunDirectory.RunInfo info = open(dir, options);
         TopicCatalog topics = options.partitions() > 0
                 ? options.topics().withPartitions(Topic.TEXT_TRAIN, options.partitions()) : options.topics();
         JobConfig config = new JobConfig(new TrainSpec(info.runId(), dir.path().toString(), info.configs(),
                 options.trainer()), options.kafka(), topics, options.job());
-        Configuration conf = PretrainingJob.configuration(config, restore);
-        if (clusterStorage) {
-            conf.removeConfig(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
+        LOG.info("Run {} in {}: {}", info.runId(), dir.path(), state(cluster, config.flinkCheckpoints(), restore));
+        return new ClusterJob(config, clusterFirst(cluster, PretrainingJob.configuration(config, restore)), restore);
+    }
+
+    /** Refuses settings without bootstrap servers: a cluster job cannot embed a broker. */
+    static void requireKafka(KafkaSettings kafka) {
+        if (!kafka.hasBootstrapServers()) {
+            throw new IllegalArgumentException("a cluster job needs a Kafka cluster: give --bootstrap-servers or a"
+                    + " --kafka-config with bootstrap.servers (the embedded broker is for `mom run` and `mom serve` on one machine)");
         }
-        LOG.info("Run {} in {}: checkpoints to {}, {}", info.runId(), dir.path(),
-                clusterStorage ? cluster.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY) : config.flinkCheckpoints(),
-                clusterRestore ? "restoring from " + cluster.get(StateRecoveryOptions.SAVEPOINT_PATH)
-                        : restore.map(p -> "continuing from " + p).orElse("no checkpoint named to restore"));
-        return new ClusterJob(config, conf, restore);
+    }
+
+    /**
+     * The retained checkpoint under {@code dir} that a submission continues from: the newest, unless
+     * the cluster names the state to restore or keeps the checkpoints in its own storage.
+     */
+    static Optional<Path> restoreFrom(ReadableConfig cluster, RunDirectory dir) throws IOException {
+        return clusterStorage(cluster) || cluster.getOptional(StateRecoveryOptions.SAVEPOINT_PATH).isPresent()
+                ? Optional.empty() : dir.latestRetainedCheckpoint();
+    }
+
+    /** {@code job}'s settings, less its checkpoint directory when the cluster has one. */
+    static Configuration clusterFirst(ReadableConfig cluster, Configuration job) {
+        if (clusterStorage(cluster)) {
+            job.removeConfig(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
+        }
+        return job;
+    }
+
+    /** Where the checkpoints go and what the job starts from, for the log. */
+    static String state(ReadableConfig cluster, Path ownCheckpoints, Optional<Path> restore) {
+        return "checkpoints to " + cluster.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY).orElse(ownCheckpoints.toString())
+                + ", " + cluster.getOptional(StateRecoveryOptions.SAVEPOINT_PATH).map(p -> "restoring from " + p)
+                .orElse(restore.map(p -> "continuing from " + p).orElse("no checkpoint named to restore"));
+    }
+
+    private static boolean clusterStorage(ReadableConfig cluster) {
+        return cluster.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY).isPresent();
     }
 
     /**

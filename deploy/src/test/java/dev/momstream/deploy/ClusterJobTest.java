@@ -25,7 +25,7 @@ class ClusterJobTest {
         String[] all = new String[head.length + more.length];
         System.arraycopy(head, 0, all, 0, head.length);
         System.arraycopy(more, 0, all, head.length, more.length);
-        return MomJob.parse(all).orElseThrow();
+        return MomJobTest.run(all);
     }
 
     /** A retained Flink checkpoint as Flink leaves it: {@code flink-checkpoints/<job>/chk-<n>/_metadata}. */
@@ -110,7 +110,7 @@ class ClusterJobTest {
 
     @Test
     void aClusterJobNeedsARealKafka(@TempDir Path dir) throws Exception {
-        RunOptions noKafka = MomJob.parse("run", "--out", dir.resolve("run").toString()).orElseThrow();
+        RunOptions noKafka = MomJobTest.run("run", "--out", dir.resolve("run").toString());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> ClusterJob.prepare(noKafka, new Configuration()));
         assertTrue(e.getMessage().startsWith("a cluster job needs a Kafka cluster: give --bootstrap-servers"),

@@ -4,8 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.momstream.kafka.embedded.EmbeddedKafka;
+import dev.momstream.kafka.records.InferRequest;
+import dev.momstream.kafka.records.InferResponse;
+import dev.momstream.kafka.settings.KafkaSettings;
+import dev.momstream.kafka.topics.TopicCatalog;
 import dev.momstream.operators.train.RunLayout;
 import dev.momstream.pipeline.cli.MomCli;
+import dev.momstream.pipeline.job.AskClient;
 import dev.momstream.pipeline.job.RunDirectory;
 import dev.momstream.trainer.data.Corpus;
 import dev.momstream.trainer.data.CorpusEntry;
@@ -16,6 +21,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -27,8 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code deploy/bin/session-cluster} as a user runs it, on the jars the build made: a cluster of
- * a JobManager and two TaskManagers, the job jar submitted through Flink's own client, a version
- * published, the cluster stopped (the job suspended) and started again, the same run submitted
+ * a JobManager and three TaskManagers, the job jar submitted through Flink's own client, a version
+ * published, the job jar's serving job following the run and answering a request with it, the cluster stopped (the job suspended) and started again, the same run submitted
  * again and continued from its retained checkpoint, and finally nothing left running.
  */
 class SessionClusterIT {
@@ -36,7 +42,9 @@ class SessionClusterIT {
     /** A small model so that versions come within seconds; the vocabulary stays GPT-2's. */
     private static final List<String> SMALL = List.of("--d=32", "--heads=2", "--contextLength=32", "--batchSize=4",
             "--warmupSteps=2", "--checkpoint-interval", "2");
-    private static final int TASK_MANAGERS = 2;
+    private static final int TRAINERS = 2;
+    /** One slot each: the trainers, and one for the serving job. */
+    private static final int TASK_MANAGERS = TRAINERS + 1;
     private static final long WAIT_SECONDS = 300;
 
     @Test
@@ -48,7 +56,7 @@ class SessionClusterIT {
         List<Long> pids = new ArrayList<>();
         // text.train with a partition for each source reader, created so by `mom produce` already
         Path settings = Files.writeString(dir.resolve("kafka.properties"),
-                "topics.text.train.partitions=" + TASK_MANAGERS + "\n");
+                "topics.text.train.partitions=" + TRAINERS + "\n");
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             produce(dir, kafka.bootstrapServers(), settings);
             List<String> start = List.of("start", "--dir", cluster.toString(), "--taskmanagers", "" + TASK_MANAGERS,
@@ -56,7 +64,7 @@ class SessionClusterIT {
                     "--taskmanager-memory", "1g");
             List<String> submit = new ArrayList<>(List.of("submit", "--dir", cluster.toString(), "run", "--out",
                     run.toString(), "--bootstrap-servers", kafka.bootstrapServers(), "--kafka-config", settings.toString(),
-                    "--steps", "0", "--parallelism", "" + TASK_MANAGERS));
+                    "--steps", "0", "--parallelism", "" + TRAINERS));
             submit.addAll(SMALL);
             // a PID file left by a cluster that was killed, naming a PID now used by a live process (this one)
             Files.writeString(Files.createDirectories(cluster.resolve("pids")).resolve("jobmanager.pid"),
@@ -85,7 +93,7 @@ class SessionClusterIT {
                 SessionClusterScript.Result status = script(dir, List.of("status", "--dir", cluster.toString()));
                 assertEquals(0, status.exit(), status.output());
                 assertTrue(status.output().contains("TaskManagers " + TASK_MANAGERS + ", slots " + TASK_MANAGERS
-                        + " (0 free), jobs running 1"), "both TaskManagers run the job:\n" + status.output());
+                        + " (1 free), jobs running 1"), "a TaskManager for each trainer:\n" + status.output());
                 for (long pid : pids) {
                     List<InetSocketAddress> listening = listening(pid);
                     assertTrue(listening.stream().allMatch(a -> a.getAddress().isLoopbackAddress()),
@@ -94,6 +102,20 @@ class SessionClusterIT {
                 String runId = new RunDirectory(run).info().orElseThrow().runId();
                 assertTrue(taskManagerLogs(cluster).contains("Train operator of run " + runId + " starts a fresh model"),
                         taskManagerLogs(cluster));
+
+                // the job jar's serving job, following the run: `mom ask`'s client gets an answer of a published version
+                SessionClusterScript.Result serving = script(dir, List.of("submit", "--dir", cluster.toString(), "serve",
+                        "--run", run.toString(), "--bootstrap-servers", kafka.bootstrapServers()));
+                assertEquals(0, serving.exit(), serving.output() + log(cluster, "client.log"));
+                InferResponse answer;
+                try (AskClient ask = new AskClient(KafkaSettings.defaults().withBootstrapServers(kafka.bootstrapServers()),
+                        TopicCatalog.defaults())) {
+                    answer = ask.ask(InferRequest.score("session-cluster-1", "Fellow citizens of the Senate"),
+                            Duration.ofSeconds(WAIT_SECONDS));
+                }
+                assertEquals(InferResponse.OK, answer.status(), answer + "\n" + taskManagerLogs(cluster));
+                assertTrue(answer.version() >= 1, "answered by a version the run published: " + answer);
+                assertTrue(answer.loss() > 0 && Double.isFinite(answer.loss()), answer.toString());
 
                 // stopped with the job running, started again, the same run submitted again
                 assertEquals(0, script(dir, List.of("stop", "--dir", cluster.toString())).exit());

@@ -97,21 +97,41 @@ public final class ServeCommand implements Callable<Integer> {
                           Path dir) {
     }
 
-    @Override
-    public Integer call() throws Exception {
-        ServeOptions options = ServeOptions.defaults().toBuilder().device(device.name)
-                .threads(MomCli.threads() > 0 ? MomCli.threads() : ServeOptions.defaults().threads())
-                .batching(maxBatch, Duration.ofMillis(maxDelayMillis)).maxQueued(maxQueued).build();
+    /** Checks the values of the options that need nothing on disk, naming the first one out of range. */
+    public void checkValues() {
+        serveOptions();
+        RunCommand.checkpointInterval(checkpointSeconds);
+    }
+
+    /** The Kafka settings of --bootstrap-servers and --kafka-config, as given (no broker looked for). */
+    public KafkaSettings kafkaSettings() {
+        return kafka.settings();
+    }
+
+    /** The serve the options describe: what to serve read from the run or model directory, Kafka resolved. */
+    public ServeRun.Options options() throws Exception {
+        ServeOptions options = serveOptions();
         Target t = target();
         OutDirectory.check(t.dir());
-        ServeRun.Options o = new ServeRun.Options(t.dir(), name(t.dir()), t.model(), t.follow(), t.runId(), t.kafka(),
+        return new ServeRun.Options(t.dir(), name(t.dir()), t.model(), t.follow(), t.runId(), t.kafka(),
                 kafka.topics(), options, parallelism, scoreTopic, evalWindows, t.windowLength(),
                 RunCommand.checkpointInterval(checkpointSeconds), InetAddress.getLoopbackAddress());
+    }
+
+    private ServeOptions serveOptions() {
+        return ServeOptions.defaults().toBuilder().device(device.name)
+                .threads(MomCli.threads() > 0 ? MomCli.threads() : ServeOptions.defaults().threads())
+                .batching(maxBatch, Duration.ofMillis(maxDelayMillis)).maxQueued(maxQueued).build();
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        ServeRun.Options o = options();
         PrintStream info = json ? System.err : System.out;
         CountDownLatch stop = new CountDownLatch(1);
         try (ServeRun serve = ServeRun.start(o); StopSignals signals = StopSignals.install(stop::countDown)) {
-            info.println("serving " + (t.model() == null ? "the newest servable version of model.events" : t.model().label())
-                    + (t.follow() ? ", following " + (t.runId() == null ? "every run's" : "run " + t.runId() + "'s")
+            info.println("serving " + (o.model() == null ? "the newest servable version of model.events" : o.model().label())
+                    + (o.follow() ? ", following " + (o.runId() == null ? "every run's" : "run " + o.runId() + "'s")
                     + " new versions" : "") + (serve.restored() ? " (continued from " + o.dir() + ")" : ""));
             info.println("Kafka: " + serve.bootstrapServers());
             info.println("Flink Web UI: " + serve.webUi() + "#/job/running/" + serve.client().getJobID() + "/overview");

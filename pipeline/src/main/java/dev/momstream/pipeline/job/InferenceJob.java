@@ -9,15 +9,12 @@ import dev.momstream.kafka.records.ModelEvent;
 import dev.momstream.kafka.records.RecordJson;
 import dev.momstream.kafka.records.ServingEvent;
 import dev.momstream.kafka.settings.KafkaSettings;
-import dev.momstream.kafka.settings.SettingsFile;
 import dev.momstream.kafka.topics.Topic;
 import dev.momstream.kafka.topics.TopicCatalog;
 import dev.momstream.operators.infer.EvalOperator;
 import dev.momstream.operators.infer.EvalSpec;
 import dev.momstream.operators.infer.InferOperator;
 import dev.momstream.operators.infer.InferSpec;
-import dev.momstream.operators.infer.ServableModel;
-import dev.momstream.operators.infer.ServeOptions;
 import dev.momstream.operators.pack.PackOperator;
 import dev.momstream.operators.records.RawRecord;
 import dev.momstream.operators.records.Window;
@@ -27,7 +24,6 @@ import dev.momstream.operators.tokenize.TokenizeFunction;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -51,7 +47,6 @@ import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.util.ParameterTool;
 import org.apache.flink.util.function.SerializableFunction;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -83,7 +78,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * again with the same id. Exactly-once sinks would hold every response back until the next
  * checkpoint completes (seconds), which a request-response service cannot afford.
  *
- * <p>Launch it with {@link #main} from a job jar, or through {@code mom serve}.
+ * <p>Launch it with {@code mom serve}, or on a Flink cluster with the job jar's {@code serve}.
  */
 public final class InferenceJob {
 
@@ -145,47 +140,6 @@ public final class InferenceJob {
         conf.set(ExecutionOptions.BUFFER_TIMEOUT, Duration.ofMillis(1));
         restoreFrom.ifPresent(p -> conf.set(StateRecoveryOptions.SAVEPOINT_PATH, p.toUri().toString()));
         return conf;
-    }
-
-    /**
-     * Runs the job where the environment is (a cluster, when launched from a job jar). Arguments:
-     * {@code --bootstrap-servers HOST:PORT} (or {@code --kafka-config FILE}), {@code --state-dir DIR}
-     * (shared by the cluster), {@code --window-length N} (the model's context + 1), and optionally
-     * {@code --name}, {@code --run-id ID} (follow that run's versions), {@code --model DIR} (serve
-     * it first), {@code --no-follow}, {@code --device}, {@code --threads}, {@code --max-batch},
-     * {@code --max-delay-ms}, {@code --max-queued}, {@code --parallelism}, {@code --scored-topic},
-     * {@code --eval-windows N} (0 = no evaluation), {@code --checkpoint-interval-ms}.
-     */
-    public static void main(String[] args) throws Exception {
-        ParameterTool p = ParameterTool.fromArgs(args);
-        KafkaSettings kafka = p.has("kafka-config")
-                ? KafkaSettings.of(SettingsFile.read(Path.of(p.get("kafka-config")), List.of())) : KafkaSettings.defaults();
-        TopicCatalog topics = p.has("kafka-config")
-                ? TopicCatalog.defaults().withOverrides(SettingsFile.read(Path.of(p.get("kafka-config")), List.of()))
-                : TopicCatalog.defaults();
-        if (p.has("bootstrap-servers")) {
-            kafka = kafka.withBootstrapServers(p.get("bootstrap-servers"));
-        }
-        ServeOptions o = ServeOptions.defaults();
-        o = o.toBuilder().device(p.get("device", o.device())).threads(p.getInt("threads", o.threads()))
-                .batching(p.getInt("max-batch", o.maxBatch()), Duration.ofMillis(p.getLong("max-delay-ms",
-                        o.maxDelay().toMillis())))
-                .maxQueued(p.getInt("max-queued", o.maxQueued())).build();
-        ServableModel model = p.has("model") ? ServableModel.named(p.get("model")) : null;
-        boolean follow = !p.has("no-follow");
-        String runId = p.get("run-id", null);
-        int evalWindows = p.getInt("eval-windows", 64);
-        Config c = new Config(p.get("name", "job"), kafka, topics, new InferSpec(follow, runId, model, o, false),
-                p.getInt("parallelism", 1), p.get("scored-topic", null),
-                evalWindows > 0 ? new EvalSpec(follow, runId, model, topics.name(Topic.TEXT_EVAL), evalWindows,
-                        Duration.ofSeconds(5), o.device()) : null,
-                p.getInt("window-length"), Duration.ofMillis(p.getLong("checkpoint-interval-ms", 5000)),
-                Path.of(p.getRequired("state-dir")));
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
-                configuration(c, Optional.empty()));
-        anchorRequests(c);
-        define(env, c);
-        env.execute("mom-serve " + c.name());
     }
 
     /** Adds the job's operators to {@code env}. */

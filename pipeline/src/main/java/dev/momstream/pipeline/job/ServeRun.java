@@ -121,7 +121,8 @@ public final class ServeRun implements AutoCloseable {
         }
     }
 
-    private static InferenceJob.Config config(Options o, KafkaSettings kafka) {
+    /** The inference job {@code o} describes, on the Kafka cluster at {@code kafka}. */
+    public static InferenceJob.Config config(Options o, KafkaSettings kafka) {
         InferSpec serve = new InferSpec(o.follow(), o.runId(), o.model(), o.serve(), false);
         EvalSpec eval = o.evalWindows() > 0 ? new EvalSpec(o.follow(), o.runId(), o.model(),
                 o.topics().name(Topic.TEXT_EVAL), o.evalWindows(), Duration.ofSeconds(5), o.serve().device()) : null;
@@ -129,7 +130,8 @@ public final class ServeRun implements AutoCloseable {
                 o.windowLength(), o.checkpointInterval(), o.dir());
     }
 
-    private static String jobName(Options o) {
+    /** The job's name, which its serving events' hosts start with. */
+    public static String jobName(Options o) {
         return "mom-serve " + o.name();
     }
 
