@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
             ProduceCommand.class,
             ExportCommand.class,
             GenerateCommand.class,
+            ExperimentCommand.class,
         })
 public final class MomCli implements Runnable {
 
