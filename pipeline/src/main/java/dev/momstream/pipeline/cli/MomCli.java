@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
             ExportCommand.class,
             GenerateCommand.class,
             ExperimentCommand.class,
+            ReportCommand.class,
         })
 public final class MomCli implements Runnable {
 

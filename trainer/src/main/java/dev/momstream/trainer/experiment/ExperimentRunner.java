@@ -4,6 +4,7 @@ import dev.momstream.trainer.config.Json;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -61,7 +62,7 @@ public final class ExperimentRunner {
             throws IOException {
         Files.createDirectories(results);
         try (FileChannel lockFile = FileChannel.open(results.resolve(LOCK), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE); FileLock lock = lockFile.tryLock()) {
+                StandardOpenOption.WRITE); FileLock lock = tryLock(lockFile)) {
             if (lock == null) {
                 throw new IOException("another mom experiment is running on " + results + " (it holds " + LOCK
                         + "); wait for it or use another --out");
@@ -71,6 +72,15 @@ public final class ExperimentRunner {
                 Files.writeString(index, Json.write(new GridIndex(g.grid(), scale, g.keys())));
             }
             return runAll(plan, results, launcher, listener);
+        }
+    }
+
+    /** The lock, or null when another process, or this one, holds it. */
+    private static FileLock tryLock(FileChannel file) throws IOException {
+        try {
+            return file.tryLock();
+        } catch (OverlappingFileLockException e) {
+            return null;
         }
     }
 
