@@ -84,6 +84,7 @@ public final class Reproduction {
                 + "hand: rerun the experiment (finished runs are kept) and the report. The grids are declared in "
                 + "`experiments/*.yaml`; each run's measurements are in `runs/<key>/result.json` of the results "
                 + "directory. The paper's claims are listed in [MODEL.md §9](MODEL.md).\n\n");
+        md.append(r.status(grids, command));
         md.append(r.setup(grids));
         md.append("## Claims\n\n");
         md.append("Each claim compares two arms seed by seed (same seed: same initial draws and data order): the "
@@ -104,6 +105,10 @@ public final class Reproduction {
                     .append(" | ").append(d.n() == 0 ? "not run" : d.format("%+.4f")).append(" | ")
                     .append(d.n() < 2 ? "–" : String.format("[%+.4f, %+.4f]", d.low(), d.high())).append(" | **")
                     .append(c.verdict()).append("** |\n");
+        }
+        md.append("\nIn words:\n\n");
+        for (ClaimCheck c : checks) {
+            md.append("- ").append(c.claim().text()).append(" — ").append(c.sentence()).append("\n");
         }
         md.append("\n");
         sections.forEach(md::append);
@@ -143,6 +148,19 @@ public final class Reproduction {
             out.put(arm.name(), new ArmResults(arm, bySeed, List.copyOf(keys.keySet())));
         }
         return out;
+    }
+
+    /** How many of the declared runs have finished, and the command that finishes the others. */
+    private String status(List<ExperimentRunner.GridIndex> grids, String command) {
+        TreeSet<String> keys = new TreeSet<>();
+        grids.forEach(g -> g.runs().values().forEach(bySeed -> keys.addAll(bySeed.values())));
+        long done = keys.stream().filter(k -> Files.exists(RunWorker.runDir(results, k).resolve(RunResult.FILE))).count();
+        if (done == keys.size()) {
+            return "**Status:** all " + keys.size() + " declared runs finished.\n\n";
+        }
+        return "**Status:** " + done + " of the " + keys.size() + " declared runs have finished; the others are marked "
+                + "*not run* below, and the claims rest on the seeds that finished. `" + command + "` finishes "
+                + "them (finished runs are kept, an interrupted one continues), then `./mom report` again.\n\n";
     }
 
     /** Where and how the results were measured, from the results themselves. */

@@ -44,6 +44,6 @@ record Spread(int n, double mean, double sd) {
             return "not run";
         }
         String m = String.format(pattern, mean);
-        return n < 2 ? m + " (1 seed)" : m + " ± " + String.format(pattern, sd) + " (" + n + ")";
+        return n < 2 ? m + " (1 seed)" : m + " ± " + String.format(pattern.replace("+", ""), sd) + " (" + n + ")";
     }
 }

@@ -136,6 +136,9 @@ class ReproductionTest {
         // right after removal cut is 0.5 above its final loss, so 0.4 above vanilla: contradicted
         assertTrue(text.contains("`cut` < `vanilla` (right after removal) | +0.4000 ± 0.0000 (3) | [+0.4000, +0.4000] "
                 + "| **contradicted** |"), text);
+        assertTrue(text.contains("- k1h2 beats vanilla — reproduced: `k1h2` - `vanilla` = -0.2000 nats, 95% interval "
+                + "[-0.2000, -0.2000] over 3 seeds."), text);
+        assertTrue(text.contains("**Status:** 11 of the 12 declared runs have finished"), text);
         assertTrue(text.contains("**Not run yet:** k2h1/s3."), text);
         assertTrue(text.contains("s1: attn [[1, 3]] ffn [[]]"), text);
 
@@ -162,7 +165,14 @@ class ReproductionTest {
     @Test
     void verdictsFollowTheIntervalOfThePairedDifferences() {
         Grid.Claim lower = new Grid.Claim("x", "lower", "a", "b", "final", 0);
-        assertEquals(ClaimCheck.INCONCLUSIVE, ClaimCheck.of(lower, Spread.of(List.of(-0.3))).verdict());
+        assertEquals(ClaimCheck.NOT_RUN, ClaimCheck.of(lower, Spread.of(List.of())).verdict());
+        assertEquals("not run: no seed of both arms has finished.", ClaimCheck.of(lower, Spread.of(List.of())).sentence());
+        ClaimCheck one = ClaimCheck.of(lower, Spread.of(List.of(-0.3)));
+        assertEquals(ClaimCheck.INCONCLUSIVE, one.verdict());
+        assertEquals("inconclusive: `a` - `b` = -0.3000 nats on one seed, on the side of the claim; one seed gives no "
+                + "interval.", one.sentence());
+        assertEquals("inconclusive: `a` - `b` = +0.1000 nats on one seed, against the claim; one seed gives no "
+                + "interval.", ClaimCheck.of(lower, Spread.of(List.of(0.1))).sentence());
         // mean -0.1, sd 0.1, n 3: half-width 4.303 * 0.1 / sqrt(3) = 0.248 -> the interval spans 0
         assertEquals(ClaimCheck.INCONCLUSIVE, ClaimCheck.of(lower, Spread.of(List.of(-0.2, -0.1, 0.0))).verdict());
         assertEquals(ClaimCheck.CONTRADICTED, ClaimCheck.of(lower, Spread.of(List.of(0.2, 0.21, 0.19))).verdict());
@@ -172,5 +182,7 @@ class ReproductionTest {
         assertEquals(ClaimCheck.REPRODUCED, ClaimCheck.of(similar, Spread.of(List.of(0.01, 0.0, 0.02))).verdict());
         assertEquals(ClaimCheck.CONTRADICTED, ClaimCheck.of(similar, Spread.of(List.of(0.3, 0.31, 0.29))).verdict());
         assertEquals(ClaimCheck.INCONCLUSIVE, ClaimCheck.of(similar, Spread.of(List.of(0.0, 0.1, 0.05))).verdict());
+        assertTrue(ClaimCheck.of(similar, Spread.of(List.of(0.02))).sideOfClaim());
+        assertTrue(!ClaimCheck.of(similar, Spread.of(List.of(-0.08))).sideOfClaim());
     }
 }

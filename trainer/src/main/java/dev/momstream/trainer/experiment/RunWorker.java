@@ -82,7 +82,7 @@ public final class RunWorker {
         Path initFrom = null;
         if (spec.source() != null && spec.source().kind().equals(RunSpec.Source.TWO_PHASE)) {
             initFrom = sourceCheckpoint(results, spec.source());
-        } else if (spec.source() != null && !Files.isDirectory(dir.resolve(OfflineRun.CHECKPOINTS))) {
+        } else if (spec.source() != null && !Files.exists(dir.resolve(PRUNING))) {
             prune(results, spec, device, validation, dir);
         }
         OfflineRun.Options options = new OfflineRun.Options(spec.configs(), dir, spec.steps(), spec.evalEvery(),
@@ -130,6 +130,8 @@ public final class RunWorker {
      * The pruned model as this run's step-0 checkpoint: the source's final model without the
      * least-used modules of each chunk (by routing share on the evaluation set), with fresh AdamW
      * moments; {@code pruning.json} records what went and the validation loss before and after.
+     * It is written last, so a run killed on the way prunes again (a step-0 checkpoint saved by that
+     * attempt is replaced).
      */
     private static void prune(Path results, RunSpec spec, String device, List<int[][]> validation, Path dir)
             throws IOException {
@@ -147,11 +149,13 @@ public final class RunWorker {
                             + spec.configs().model());
                 }
                 EvalResult after = trainer.evaluate(validation);
-                Files.createDirectories(dir);
+                Path start = dir.resolve(OfflineRun.CHECKPOINTS).resolve(OfflineRun.name(0));
+                if (Files.exists(start)) {
+                    Checkpoint.delete(start);
+                }
+                Checkpoint.save(trainer, start, Json.MAPPER.valueToTree(new WindowSampler.Cursor(0, 0)));
                 Files.writeString(dir.resolve(PRUNING), Json.write(new RunResult.Pruning(removal.attention(),
                         removal.ffn(), before.loss(), after.loss())));
-                Checkpoint.save(trainer, dir.resolve(OfflineRun.CHECKPOINTS).resolve(OfflineRun.name(0)),
-                        Json.MAPPER.valueToTree(new WindowSampler.Cursor(0, 0)));
                 LOG.info("removed {} from {}: validation loss {} -> {}", removal, s.run(), before.loss(), after.loss());
             }
         }

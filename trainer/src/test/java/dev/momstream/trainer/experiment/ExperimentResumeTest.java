@@ -12,6 +12,7 @@ import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A grid killed in the middle of a run and run again: finished runs are not redone, the
- * interrupted one continues from its checkpoint, and every result equals an uninterrupted grid's.
+ * interrupted one continues from its checkpoint (a pruned run killed before its pruning was
+ * recorded prunes again), and every result equals an uninterrupted grid's.
  * (Runs in this JVM; ExperimentKillIT kills a run's own JVM.)
  */
 class ExperimentResumeTest {
@@ -89,15 +91,26 @@ class ExperimentResumeTest {
         assertTrue(Files.notExists(RunWorker.runDir(parts, mom).resolve(RunResult.FILE)));
 
         Map<String, Long> firstStep = new LinkedHashMap<>();
-        ExperimentRunner.Summary again = run(plan, parts, (results, spec, progress) ->
+        String half = plan.runs().get(2).key();
+        assertThrows(Kill.class, () -> run(plan, parts, (results, spec, progress) ->
                 launchHere(results, spec, done -> {
                     firstStep.putIfAbsent(spec.key(), done);
                     progress.accept(done);
-                }));
-        assertEquals(1, again.reused());
-        assertEquals(2, again.trained());
-        assertEquals(List.of(mom, plan.runs().get(2).key()), List.copyOf(firstStep.keySet()), "vanilla not redone");
+                    if (spec.key().equals(half) && done == 1) {
+                        throw new Kill();
+                    }
+                })));
+        assertEquals(List.of(mom, half), List.copyOf(firstStep.keySet()), "vanilla not redone");
         assertEquals(5L, firstStep.get(mom), "continued after the checkpoint of step 4");
+
+        // as if killed while the pruned model was being saved: a torn step-0 checkpoint, no pruning.json
+        Path halfDir = RunWorker.runDir(parts, half);
+        Files.delete(halfDir.resolve(RunWorker.PRUNING));
+        Path model = halfDir.resolve("checkpoints").resolve("step-00000000").resolve("model.safetensors");
+        Files.write(model, Arrays.copyOf(Files.readAllBytes(model), 100));
+        ExperimentRunner.Summary again = run(plan, parts, ExperimentResumeTest::launchHere);
+        assertEquals(2, again.reused());
+        assertEquals(1, again.trained(), "the pruned run removes the modules again");
 
         for (RunSpec r : plan.runs()) {
             RunResult a = RunResult.read(RunWorker.runDir(whole, r.key()));
@@ -109,12 +122,12 @@ class ExperimentResumeTest {
             a.routing().shares().forEach((k, v) -> assertArrayEquals(v, b.routing().shares().get(k), k));
             assertNull(b.memory(), "not measured in a shared JVM");
         }
-        RunResult half = RunResult.read(RunWorker.runDir(parts, plan.runs().get(2).key()));
-        RunResult whole2 = RunResult.read(RunWorker.runDir(whole, plan.runs().get(2).key()));
-        assertArrayEquals(whole2.pruning().ffn(), half.pruning().ffn());
-        assertEquals(2, half.pruning().ffn()[0].length);
-        assertEquals(2, half.configs().model().ffnModules());
-        assertEquals(whole2.pruning().lossAfterRemoval(), half.pruning().lossAfterRemoval());
+        RunResult pruned = RunResult.read(halfDir);
+        RunResult whole2 = RunResult.read(RunWorker.runDir(whole, half));
+        assertArrayEquals(whole2.pruning().ffn(), pruned.pruning().ffn());
+        assertEquals(2, pruned.pruning().ffn()[0].length);
+        assertEquals(2, pruned.configs().model().ffnModules());
+        assertEquals(whole2.pruning().lossAfterRemoval(), pruned.pruning().lossAfterRemoval());
         // the checkpoints that are kept: each run's last, and the pruned run's source step
         try (var s = Files.list(RunWorker.runDir(parts, plan.runs().get(0).key()).resolve("checkpoints"))) {
             assertEquals(List.of("step-00000008"), s.map(p -> p.getFileName().toString()).sorted().toList());
