@@ -212,11 +212,12 @@ public final class Reproduction {
                 index.scale() == 1 ? "" : " (scale " + index.scale() + ")", g.seeds(),
                 Math.round(g.evalTokens() * index.scale()), Math.max(1, Math.round(g.evalEvery() * index.scale()))));
         s.append(table(g, arms));
-        s.append(image(lossCurves(g, arms), "validation loss against training tokens"));
-        s.append(image(lossVsFlops(g, arms), "final validation loss against forward FLOPs per token"));
+        if (arms.values().stream().anyMatch(a -> !a.bySeed().isEmpty())) {
+            s.append(image(lossCurves(g, arms), "validation loss against training tokens"));
+            s.append(image(lossVsFlops(g, arms), "final validation loss against forward FLOPs per token"));
+        }
         if (g.heatmap().size() == 2) {
-            s.append(image(heatMap(g, arms), "final validation loss over " + g.heatmap().get(0) + " x "
-                    + g.heatmap().get(1)));
+            s.append(heatMap(g, arms));
         }
         if (g.arms().stream().anyMatch(a -> a.prune() != null)) {
             s.append(removal(g, arms));
@@ -330,7 +331,8 @@ public final class Reproduction {
         return save(chart, g.name() + "-flops.png");
     }
 
-    private Path heatMap(Grid g, Map<String, ArmResults> arms) throws IOException {
+    /** The heat map's image, or nothing while no routed arm has finished. */
+    private String heatMap(Grid g, Map<String, ArmResults> arms) throws IOException {
         String rowKey = Overrides.componentName(MomConfig.class, g.heatmap().get(0));
         String colKey = Overrides.componentName(MomConfig.class, g.heatmap().get(1));
         TreeSet<Double> rowValues = new TreeSet<>();
@@ -347,6 +349,9 @@ public final class Reproduction {
             colValues.add(cv);
             cells.put(rv + "x" + cv, a.spread(RunResult::finalValLoss).mean());
         }
+        if (cells.isEmpty()) {
+            return "";
+        }
         List<Double> rows = new ArrayList<>(rowValues);
         List<Double> cols = new ArrayList<>(colValues);
         double[][] v = new double[rows.size()][cols.size()];
@@ -355,10 +360,11 @@ public final class Reproduction {
                 v[r][c] = cells.getOrDefault(rows.get(r) + "x" + cols.get(c), Double.NaN);
             }
         }
-        return save(Charts.heatMap(g.name() + ": final validation loss (mean over seeds)",
+        Path file = save(Charts.heatMap(g.name() + ": final validation loss (mean over seeds)",
                 rows.stream().map(x -> g.heatmap().get(0) + "=" + label(x)).toList(),
                 cols.stream().map(x -> g.heatmap().get(1) + "=" + label(x)).toList(), v, "0.000", 520, 380),
                 g.name() + "-heatmap.png");
+        return image(file, "final validation loss over " + g.heatmap().get(0) + " x " + g.heatmap().get(1));
     }
 
     private static String label(double v) {

@@ -72,6 +72,11 @@ class ReproductionTest {
 
     /** Writes a grid index and results for every run except {@code k2h1} seed 3, as mom experiment would. */
     private Path fixture() throws IOException {
+        return fixture((arm, seed) -> !(arm.equals("k2h1") && seed == 3));
+    }
+
+    /** Writes a grid index and the results of the runs {@code finished} accepts. */
+    private Path fixture(java.util.function.BiPredicate<String, Integer> finished) throws IOException {
         Path file = dir.resolve("fixture.yaml");
         Files.writeString(file, GRID);
         Grid grid = GridFile.read(file);
@@ -84,7 +89,7 @@ class ReproductionTest {
             String label = r.label();
             String arm = label.split("/")[1];
             int seed = Integer.parseInt(label.substring(label.lastIndexOf("/s") + 2));
-            if (arm.equals("k2h1") && seed == 3) {
+            if (!finished.test(arm, seed)) {
                 continue;
             }
             double loss = LOSS.get(arm)[seed - 1];
@@ -152,6 +157,22 @@ class ReproductionTest {
             assertTrue(img.getWidth() >= 400 && Files.size(p) < 150_000, png + ": " + img.getWidth() + " px, "
                     + Files.size(p) + " bytes");
         }
+    }
+
+    @Test
+    void aGridThatHasBarelyStartedIsReportedAsNotRun() throws IOException {
+        Path results = fixture((arm, seed) -> arm.equals("vanilla") && seed == 1);
+        Path md = dir.resolve("R.md");
+        List<Path> written = Reproduction.write(results, md, dir.resolve("plots"), "cmd");
+        String text = Files.readString(md);
+        assertTrue(text.contains("**Status:** 1 of the 12 declared runs have finished"), text);
+        assertTrue(text.contains("| fixture | k1h2 beats vanilla | `k1h2` < `vanilla` | not run | – | **not run** |"),
+                text);
+        assertTrue(text.contains("| `k2h1` | | | | | | | | | | | not run | |"), text);
+        assertTrue(text.contains("| `cut` | not run | | | |"), text);
+        // no routed arm finished: no heat map (and no empty chart)
+        assertEquals(List.of("R.md", "fixture-loss.png", "fixture-flops.png"),
+                written.stream().map(p -> p.getFileName().toString()).toList());
     }
 
     @Test
