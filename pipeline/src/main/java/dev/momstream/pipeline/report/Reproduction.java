@@ -260,7 +260,10 @@ public final class Reproduction {
             Spread flops = a.spread(r -> r.flops().forward());
             Spread layers = a.spread(r -> r.flops().forward() - r.flops().head());
             Spread peak = a.spread(r -> r.memory() == null ? Double.NaN : r.memory().stepPeakBytes() / 1048576.0);
-            Spread training = a.spread(r -> r.memory() == null ? Double.NaN : r.memory().trainingBytes() / 1048576.0);
+            // a pruned run's JVM loaded and evaluated its source model before training: its footprint
+            // above the start holds what that left behind, so only its step peak compares
+            Spread training = a.spread(r -> r.memory() == null || r.pruning() != null ? Double.NaN
+                    : r.memory().trainingBytes() / 1048576.0);
             long nonEmbedding = any.parameters() - (long) c.d() * (c.vocabSize() + c.contextLength());
             s.append(String.format("| %s | %s | %,d | %d | %.2f%s | %.2f | %.0f | %s | %s%s | %s | %s | %s |%n",
                     routed ? c.topK() : "–", routed ? c.rounds() : "–", nonEmbedding, any.depth(), layers.mean() / 1e6,
@@ -271,6 +274,10 @@ public final class Reproduction {
                     routed && c.skip() ? String.format("%.2f", a.spread(r -> r.routing().skipRate()).mean()) : "–",
                     loss.format("%.4f"), refLoss == null || loss.n() == 0 || refLoss.n() == 0 ? "–"
                             : String.format("%+.4f", loss.mean() - refLoss.mean())));
+        }
+        if (arms.values().stream().anyMatch(a -> a.arm().prune() != null)) {
+            s.append("\n*Training MiB* is not given for pruned arms: their JVM loaded and evaluated the source "
+                    + "model before training, which the footprint would include.\n");
         }
         return s.append("\n").toString();
     }

@@ -131,6 +131,9 @@ class ReproductionTest {
         // FLOPs of the layers in MFLOPs (and against the reference), memory in MiB (and against it)
         assertTrue(text.contains("| 0.70 (+17%) |"), text);
         assertTrue(text.contains("| 400 | 450 (-10%) |"), text);
+        // a pruned arm's footprint would include its source model's: only its step peak is given
+        assertTrue(text.contains("| 400 | – | 0.20 | 6.0000 ± 0.1000 (3) |"), text);
+        assertTrue(text.contains("*Training MiB* is not given for pruned arms"), text);
 
         // claims, paired by seed: k1h2 - vanilla = -0.2 every seed: sd 0, reproduced
         assertTrue(text.contains("| fixture | k1h2 beats vanilla | `k1h2` < `vanilla` | -0.2000 ± 0.0000 (3) | "
