@@ -52,8 +52,9 @@ final class Charts {
     }
 
     /**
-     * A heat map of {@code values[row][column]} (NaN = no value), with the values printed in the
-     * cells; rows are drawn top to bottom in the order given.
+     * A heat map of {@code values[row][column]} (NaN = no value, drawn grey so that it does not read
+     * as the lowest value), with the values printed in the cells and the legend's range in the same
+     * format; rows are drawn top to bottom in the order given.
      */
     static HeatMapChart heatMap(String title, List<String> rows, List<String> columns, double[][] values,
             String format, int width, int height) {
@@ -63,6 +64,8 @@ final class Charts {
         c.getStyler().setValueFont(FONT);
         c.getStyler().setRangeColors(SCALE);
         c.getStyler().setHeatMapValueDecimalPattern(format);
+        c.getStyler().setDecimalPattern(format);
+        c.getStyler().setPlotBackgroundColor(new Color(215, 215, 215));
         c.getStyler().setLegendVisible(true);
         c.getStyler().setPlotContentSize(1.0);
         List<Number[]> cells = new ArrayList<>();
