@@ -22,6 +22,8 @@ import picocli.CommandLine.Command;
             GenerateCommand.class,
             ServeCommand.class,
             AskCommand.class,
+            ExperimentCommand.class,
+            ReportCommand.class,
         })
 public final class MomCli implements Runnable {
 

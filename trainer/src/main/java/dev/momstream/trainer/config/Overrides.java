@@ -24,6 +24,11 @@ public final class Overrides {
         return canonical(type).containsKey(key);
     }
 
+    /** The component name {@code key} stands for in {@code type} (itself, or the component of an alias), or null. */
+    public static String componentName(Class<? extends Record> type, String key) {
+        return canonical(type).get(key);
+    }
+
     /** {@code config} with {@code key=value} overrides; a value is read as JSON when it parses. */
     public static <T extends Record> T apply(T config, Map<String, String> overrides) {
         ObjectNode current = Json.MAPPER.valueToTree(config);

@@ -24,6 +24,11 @@ public final class TokenCorpus {
         this.skipped = skipped;
     }
 
+    /** A corpus already tokenized (e.g. read back from a cache), with nothing skipped. */
+    public static TokenCorpus ofTokens(int[] train, int[] validation) {
+        return new TokenCorpus(train.clone(), validation.clone(), List.of());
+    }
+
     /** Reads and tokenizes {@code corpus}; throws only when not one of its documents is usable. */
     public static TokenCorpus of(Corpus corpus) throws IOException {
         List<SkippedFile> skipped = new ArrayList<>(corpus.skipped());

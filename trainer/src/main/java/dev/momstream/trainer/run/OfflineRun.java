@@ -199,7 +199,8 @@ public final class OfflineRun {
                 + String.join("; ", refused));
     }
 
-    static String name(long step) {
+    /** The directory name of the checkpoint after {@code step} steps. */
+    public static String name(long step) {
         return String.format("step-%08d", step);
     }
 
