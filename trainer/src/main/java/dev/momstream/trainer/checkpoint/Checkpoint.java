@@ -27,6 +27,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -82,7 +83,7 @@ public final class Checkpoint {
     public static Path save(Trainer trainer, Path dir, JsonNode cursor, Map<String, Map<String, NDArray>> extras)
             throws IOException {
         Params params = trainer.model().params();
-        requireFinite(params);
+        requireFinite(params.all().values());
         AdamW opt = trainer.optimizer();
         TrainState s = trainer.state();
         State state = new State(FORMAT, s.step(), s.tokensSeen(), s.skippedSteps(),
@@ -92,7 +93,7 @@ public final class Checkpoint {
                 cursor == null ? NullNode.getInstance() : cursor, Instant.now().toString());
         return SealedDirectory.write(dir, tmp -> {
             // digests are computed while writing: nothing is read back
-            Map<String, String> digests = writeModel(tmp, trainer.configs(), params);
+            Map<String, String> digests = writeModel(tmp, trainer.configs(), params.all());
             Map<String, NDArray> moments = new LinkedHashMap<>();
             opt.firstMoments().forEach((k, v) -> moments.put("m." + k, v));
             opt.secondMoments().forEach((k, v) -> moments.put("v." + k, v));
@@ -107,14 +108,16 @@ public final class Checkpoint {
 
     /**
      * Writes a model checkpoint (no optimizer: {@link #loadModel} reads it, for evaluation and
-     * export) of {@code params} to {@code dir}, which must not exist yet.
+     * export) of {@code weights} (every parameter of the configured model, by name) to
+     * {@code dir}, which must not exist yet.
      *
-     * @param state its counters; the AdamW fields are meaningless here and should be 0
+     * @param state its counters (see {@link #modelState})
      */
-    public static Path saveModel(Configs configs, Params params, State state, Path dir) throws IOException {
-        requireFinite(params);
+    public static Path saveModel(Configs configs, Map<String, NDArray> weights, State state, Path dir)
+            throws IOException {
+        requireFinite(weights.values());
         return SealedDirectory.write(dir, tmp -> {
-            Map<String, String> digests = writeModel(tmp, configs, params);
+            Map<String, String> digests = writeModel(tmp, configs, weights);
             digests.put(STATE, Manifest.writeText(tmp.resolve(STATE), Json.write(state)));
             return digests;
         });
@@ -126,10 +129,11 @@ public final class Checkpoint {
                 cursor == null ? NullNode.getInstance() : cursor, Instant.now().toString());
     }
 
-    private static Map<String, String> writeModel(Path tmp, Configs configs, Params params) throws IOException {
+    private static Map<String, String> writeModel(Path tmp, Configs configs, Map<String, NDArray> weights)
+            throws IOException {
         Map<String, String> digests = new LinkedHashMap<>();
         digests.put(CONFIG, Manifest.writeText(tmp.resolve(CONFIG), Json.write(configs)));
-        digests.put(MODEL, SafeTensors.write(tmp.resolve(MODEL), params.all(), Map.of("format", FORMAT)));
+        digests.put(MODEL, SafeTensors.write(tmp.resolve(MODEL), weights, Map.of("format", FORMAT)));
         return digests;
     }
 
@@ -299,10 +303,11 @@ public final class Checkpoint {
     }
 
     /** A NaN or infinity must never reach saved weights. */
-    private static void requireFinite(Params params) {
-        try (NDManager m = params.newStepManager(); NoGrad ignored = new NoGrad()) {
+    private static void requireFinite(Collection<NDArray> weights) {
+        NDArray any = weights.iterator().next();
+        try (NDManager m = any.getManager().newSubManager(); NoGrad ignored = new NoGrad()) {
             NDList sums = new NDList();
-            for (NDArray p : params.all().values()) {
+            for (NDArray p : weights) {
                 NDArray s = p.sum();
                 s.attach(m);
                 sums.add(s);
