@@ -6,6 +6,10 @@ import dev.momstream.kafka.records.ModelEvent;
 import dev.momstream.kafka.records.TrainMetrics;
 import dev.momstream.kafka.topics.Topic;
 import dev.momstream.operators.batch.BatchFunction;
+import dev.momstream.operators.diloco.BySequence;
+import dev.momstream.operators.diloco.NumberedBatch;
+import dev.momstream.operators.diloco.ReplicaOperator;
+import dev.momstream.operators.diloco.SequenceBatches;
 import dev.momstream.operators.pack.PackFunction;
 import dev.momstream.operators.records.Batch;
 import dev.momstream.operators.records.RawRecord;
@@ -48,6 +52,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  * text.eval  --(1)--> tokenize --> pack -------------------'
  *                        '-- dead letters --> text.deadletter
  * </pre>
+ * With several trainers (DiLoCo replicas) a {@code sequence} operator numbers the batches after
+ * {@code batch}, and {@code train} runs at parallelism P (see {@link #replicas}).
  *
  * The validation data has a source of its own: the trainer thread is the bottleneck, so in a
  * shared chain the validation records would wait behind all training data read before them.
@@ -86,6 +92,10 @@ public final class PretrainingJob {
         conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
                 ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
         conf.set(CheckpointingOptions.ENABLE_UNALIGNED, c.options().unalignedCheckpoints());
+        // Flink refuses unaligned checkpoints with a custom partitioner unless forced: after a rescale
+        // it sends in-flight records to every new subtask, which keeps those the partitioner assigns
+        // to it, correct only if the partitioner is a function of the record. BySequence is one.
+        conf.set(CheckpointingOptions.FORCE_UNALIGNED, c.diloco() && c.options().unalignedCheckpoints());
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, c.options().restartAttempts());
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, c.options().restartDelay());
@@ -100,12 +110,17 @@ public final class PretrainingJob {
         DataStream<Window> validation = windows(env, c, Topic.TEXT_EVAL, "eval", 1);
         DataStream<Batch> batches = training.process(new BatchFunction(spec.configs().windowsPerStep()))
                 .name("batch").uid("batch").setParallelism(1).setMaxParallelism(1);
-        // Flink gives pointwise (forward) network edges aligned barriers only, since in-flight data
-        // of a pointwise edge cannot be redistributed on rescale; both trainer inputs are 1 -> 1,
-        // so an all-to-all partitioner changes nothing but lets their barriers overtake.
-        SingleOutputStreamOperator<TrainMetrics> metrics = batches.rebalance().connect(validation.rebalance())
-                .transform("train", TypeInformation.of(TrainMetrics.class), new TrainOperator(spec))
-                .uid("train").setParallelism(1).setMaxParallelism(1);
+        SingleOutputStreamOperator<TrainMetrics> metrics;
+        if (c.diloco()) {
+            metrics = replicas(batches, validation, c);
+        } else {
+            // Flink gives pointwise (forward) network edges aligned barriers only, since in-flight data
+            // of a pointwise edge cannot be redistributed on rescale; both trainer inputs are 1 -> 1,
+            // so an all-to-all partitioner changes nothing but lets their barriers overtake.
+            metrics = batches.rebalance().connect(validation.rebalance())
+                    .transform("train", TypeInformation.of(TrainMetrics.class), new TrainOperator(spec))
+                    .uid("train").setParallelism(1).setMaxParallelism(1);
+        }
 
         // The sinks get threads of their own: chained to the trainer, their flushes, transaction
         // starts and commits (broker round trips at every checkpoint) would stall training.
@@ -115,6 +130,23 @@ public final class PretrainingJob {
         metrics.getSideOutput(TrainOperator.EVENTS)
                 .sinkTo(sink(c, Topic.MODEL_EVENTS, "events", (ModelEvent e) -> e.runId()))
                 .name("events-sink").uid("events-sink").setParallelism(1).disableChaining();
+    }
+
+    /**
+     * DiLoCo replicas (docs/SCALING.md): the batches are numbered and batch n goes to replica
+     * n mod P, so that a restore replays exactly; every validation window goes to replica 0, which
+     * validates the global weights. The replicas' uid differs from the single trainer's: the state
+     * of one cannot be restored into the other.
+     */
+    private static SingleOutputStreamOperator<TrainMetrics> replicas(DataStream<Batch> batches,
+                                                                     DataStream<Window> validation, JobConfig c) {
+        DataStream<NumberedBatch> numbered = batches.process(new SequenceBatches())
+                .name("sequence").uid("sequence").setParallelism(1).setMaxParallelism(1);
+        return numbered.partitionCustom(new BySequence(), NumberedBatch::seq)
+                .connect(validation.partitionCustom(new BySequence(), w -> 0L))
+                .transform("train", TypeInformation.of(TrainMetrics.class), new ReplicaOperator(c.train()))
+                .uid("train-replicas").setParallelism(c.options().trainerParallelism())
+                .setMaxParallelism(JobOptions.MAX_TRAINERS);
     }
 
     /** Source, tokenize (dead letters to their sink) and pack of one input topic. */

@@ -22,7 +22,10 @@ import java.util.stream.Stream;
  * kafka/              the embedded broker's data, when the run started one
  * flink-checkpoints/  Flink's checkpoints (&lt;job id&gt;/chk-&lt;n&gt;), the newest retained on cancel
  * flink-tmp/          the MiniCluster's temporary files, removed on a clean stop (not after kill -9)
- * checkpoints/        trainer checkpoints, ckpt-&lt;checkpoint id&gt;/
+ * flink-cluster/      the local multi-process cluster of a run with several trainers: conf/, log/
+ * sync/               the trainers' synchronisation rounds (several trainers)
+ * checkpoints/        trainer checkpoints, ckpt-&lt;checkpoint id&gt;/ (with several trainers replica-&lt;k&gt;/ and
+ *                     global/ in it)
  * versions/           lineage cards, v&lt;version&gt;.json
  * metrics.jsonl       one line per logged step (the offline run's format), plus plots
  * </pre>
@@ -36,11 +39,17 @@ public final class RunDirectory {
     public static final String KAFKA = "kafka";
     public static final String FLINK_CHECKPOINTS = "flink-checkpoints";
     public static final String FLINK_TMP = "flink-tmp";
+    public static final String FLINK_CLUSTER = "flink-cluster";
     private static final Pattern CHK = Pattern.compile("chk-(\\d+)");
     private static final Pattern UNSAFE = Pattern.compile("[^a-zA-Z0-9._-]");
 
-    /** What {@code run.json} holds. */
-    public record RunInfo(String runId, Configs configs, long createdAt) {
+    /**
+     * What {@code run.json} holds.
+     *
+     * @param diloco whether the run trains DiLoCo replicas (it started with more than one trainer;
+     *               it keeps doing so with any number of them, also one)
+     */
+    public record RunInfo(String runId, Configs configs, long createdAt, boolean diloco) {
     }
 
     private final Path dir;
@@ -61,6 +70,10 @@ public final class RunDirectory {
         return dir.resolve(MetricsLog.FILE);
     }
 
+    public Path flinkCluster() {
+        return dir.resolve(FLINK_CLUSTER);
+    }
+
     public Path kafkaData() {
         return dir.resolve(KAFKA);
     }
@@ -72,10 +85,10 @@ public final class RunDirectory {
     }
 
     /** Starts a new run here: a fresh run id derived from the directory name. */
-    public RunInfo create(Configs configs) throws IOException {
+    public RunInfo create(Configs configs, boolean diloco) throws IOException {
         String base = UNSAFE.matcher(dir.getFileName().toString()).replaceAll("_");
         RunInfo info = new RunInfo(base + "-" + UUID.randomUUID().toString().substring(0, 8), configs,
-                System.currentTimeMillis());
+                System.currentTimeMillis(), diloco);
         Files.createDirectories(dir);
         Files.writeString(dir.resolve(RUN_FILE), Json.write(info));
         Files.writeString(dir.resolve(CONFIG_FILE), Json.write(configs));

@@ -9,8 +9,10 @@ import dev.momstream.kafka.topics.TopicAdmin;
 import dev.momstream.kafka.topics.TopicCatalog;
 import dev.momstream.operators.train.MetricsRecords;
 import dev.momstream.operators.train.TrainSpec;
+import dev.momstream.pipeline.cluster.LocalFlinkCluster;
 import dev.momstream.pipeline.report.Plots;
 import dev.momstream.trainer.data.SkippedFile;
+import dev.momstream.trainer.engine.TorchRuntime;
 import dev.momstream.trainer.run.MetricsLog;
 import dev.momstream.trainer.run.StepMetrics;
 import java.io.IOException;
@@ -100,6 +102,7 @@ public final class StreamingRun {
         long publishedBefore = dir.layout().highestVersion();
         boolean resumed = dir.info().isPresent();
         RunDirectory.RunInfo info = identify(dir, restore, publishedBefore);
+        checkStopStep(info);
         EmbeddedKafka embedded = null;
         try {
             KafkaSettings kafka = options.kafka();
@@ -124,8 +127,11 @@ public final class StreamingRun {
         long lastLogged = lastLoggedStep(dir);
         JobConfig job = jobConfig(info, dir, kafka, topics);
         try (FeedThread feed = resumed ? FeedThread.idle() : FeedThread.start(options.feed(), kafka, topics,
-                options.job().maxRecordBytes())) {
-            FlinkSession.Submitted submitted = submit(job, restore);
+                options.job().maxRecordBytes());
+             LocalFlinkCluster cluster = options.multiProcess() ? startCluster(dir) : null) {
+            FlinkSession.Submitted submitted = cluster != null
+                    ? FlinkSession.remote(cluster.host(), cluster.port(), List.of(), job, restore, options.taps())
+                    : submit(job, restore);
             JobClient client = submitted.client();
             Watched watched;
             FlinkRest.CheckpointCounts counts;
@@ -155,8 +161,29 @@ public final class StreamingRun {
         }
     }
 
+    /**
+     * A local multi-process cluster: one TaskManager JVM of one slot per trainer (or per source
+     * subtask, if there are more), libtorch's threads shared out among the trainers.
+     */
+    private LocalFlinkCluster startCluster(RunDirectory dir) throws Exception {
+        int trainers = options.job().trainerParallelism();
+        int taskManagers = Math.max(trainers, options.job().parallelism());
+        int threads = Integer.getInteger(TorchRuntime.THREADS_PROPERTY,
+                Math.max(1, (Runtime.getRuntime().availableProcessors() - 1) / trainers));
+        LOG.info("Starting a local Flink cluster: a JobManager and {} TaskManager JVM(s), {} libtorch thread(s) each",
+                taskManagers, threads);
+        return LocalFlinkCluster.start(dir.flinkCluster(),
+                LocalFlinkCluster.Options.oneSlotEach(taskManagers, threads, options.webUiBind()), () -> stopRequested);
+    }
+
     private RunDirectory.RunInfo identify(RunDirectory dir, Optional<Path> restore, long published) throws IOException {
         Optional<RunDirectory.RunInfo> existing = dir.info();
+        int trainers = options.job().trainerParallelism();
+        if (existing.isPresent() && !existing.get().diloco() && trainers > 1) {
+            throw new IllegalArgumentException("run " + existing.get().runId() + " in " + dir.path() + " trains one"
+                    + " model with one trainer; its state cannot be split into " + trainers + " DiLoCo replicas."
+                    + " Continue it with --trainer-parallelism 1, or start a new run directory");
+        }
         if (existing.isPresent()) {
             if (restore.isEmpty() && published > 0) {
                 throw new IllegalStateException(dir.path() + " has published versions but no retained Flink checkpoint"
@@ -173,12 +200,22 @@ public final class StreamingRun {
             throw new IllegalStateException(dir.path() + " holds checkpoints or versions but no "
                     + RunDirectory.RUN_FILE + ": not a run this command can continue");
         }
-        return dir.create(options.configs());
+        return dir.create(options.configs(), trainers > 1);
+    }
+
+    /** With DiLoCo replicas the run stops at a synchronisation, so that its last version holds every replica's training. */
+    private void checkStopStep(RunDirectory.RunInfo info) {
+        int syncEvery = info.configs().train().syncEvery();
+        if (info.diloco() && options.steps() % syncEvery != 0) {
+            throw new IllegalArgumentException("--steps " + options.steps() + " is not a multiple of syncEvery="
+                    + syncEvery + ": a run of DiLoCo replicas stops at a synchronisation, so that its last version"
+                    + " holds every replica's training");
+        }
     }
 
     private JobConfig jobConfig(RunDirectory.RunInfo info, RunDirectory dir, KafkaSettings kafka, TopicCatalog topics) {
         TrainSpec spec = new TrainSpec(info.runId(), dir.path().toString(), info.configs(), options.trainer());
-        return new JobConfig(spec, kafka, topics, options.job());
+        return new JobConfig(spec, kafka, topics, options.job(), info.diloco());
     }
 
     private FlinkSession.Submitted submit(JobConfig job, Optional<Path> restore) throws Exception {
