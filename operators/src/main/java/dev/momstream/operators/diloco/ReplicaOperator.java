@@ -128,6 +128,7 @@ public final class ReplicaOperator extends AbstractStreamOperator<TrainMetrics>
     private transient boolean waiting;
     private transient long pollMillis;
     private transient long waitStarted;
+    private transient long writeNanos;
     private transient StepMetrics waitingRow;
 
     // checkpoints
@@ -407,7 +408,8 @@ public final class ReplicaOperator extends AbstractStreamOperator<TrainMetrics>
         } catch (IOException e) {
             throw new UncheckedIOException("replica " + replica + " cannot write its pseudo-gradient of round " + round, e);
         }
-        gauges.exchanged(System.nanoTime() - started);
+        writeNanos = System.nanoTime() - started;
+        gauges.exchanged(writeNanos);
         waiting = true;
         waitStarted = System.nanoTime();
         pollMillis = 1;
@@ -441,7 +443,8 @@ public final class ReplicaOperator extends AbstractStreamOperator<TrainMetrics>
 
     private void finishRound(long round, List<RoundFiles.Info> infos) throws IOException {
         long started = System.nanoTime();
-        gauges.waited(started - waitStarted);
+        long waitNanos = started - waitStarted;
+        gauges.waited(waitNanos);
         var params = trainer().model().params();
         Map<String, long[]> shapes = new java.util.LinkedHashMap<>();
         params.layout().specs().forEach(s -> shapes.put(s.name(), s.shape()));
@@ -479,9 +482,12 @@ public final class ReplicaOperator extends AbstractStreamOperator<TrainMetrics>
         announced = new ArrayList<>();
         tokensAtSync = trainer().state().tokensSeen();
         waiting = false;
-        gauges.synchronised(System.nanoTime() - started);
-        LOG.info("Replica {} finished round {} at step {} ({} replicas, {} documents)", replica, round, globalStep,
-                replicas, all.documents());
+        long averageNanos = System.nanoTime() - started;
+        gauges.synchronised(averageNanos);
+        // ScaleBenchmark reads the times from this line
+        LOG.info("Replica {} finished round {} at step {} ({} replicas, {} documents): {} ms writing, {} ms waiting,"
+                        + " {} ms averaging", replica, round, globalStep, replicas, all.documents(), writeNanos / 1_000_000,
+                waitNanos / 1_000_000, averageNanos / 1_000_000);
         if (waitingRow != null) {
             Validation v = validateAfter(previousGlobalStep);
             StepMetrics r = waitingRow;

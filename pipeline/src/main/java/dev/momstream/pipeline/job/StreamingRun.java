@@ -11,6 +11,7 @@ import dev.momstream.operators.train.MetricsRecords;
 import dev.momstream.operators.train.TrainSpec;
 import dev.momstream.pipeline.cluster.LocalFlinkCluster;
 import dev.momstream.pipeline.report.Plots;
+import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.data.SkippedFile;
 import dev.momstream.trainer.engine.TorchRuntime;
 import dev.momstream.trainer.run.MetricsLog;
@@ -102,7 +103,6 @@ public final class StreamingRun {
         long publishedBefore = dir.layout().highestVersion();
         boolean resumed = dir.info().isPresent();
         RunDirectory.RunInfo info = identify(dir, restore, publishedBefore);
-        checkStopStep(info);
         EmbeddedKafka embedded = null;
         try {
             KafkaSettings kafka = options.kafka();
@@ -184,6 +184,9 @@ public final class StreamingRun {
                     + " model with one trainer; its state cannot be split into " + trainers + " DiLoCo replicas."
                     + " Continue it with --trainer-parallelism 1, or start a new run directory");
         }
+        // checked before a new run is created: a refused start leaves nothing to "continue"
+        checkStopStep(existing.map(RunDirectory.RunInfo::diloco).orElse(trainers > 1),
+                existing.map(RunDirectory.RunInfo::configs).orElse(options.configs()));
         if (existing.isPresent()) {
             if (restore.isEmpty() && published > 0) {
                 throw new IllegalStateException(dir.path() + " has published versions but no retained Flink checkpoint"
@@ -204,9 +207,9 @@ public final class StreamingRun {
     }
 
     /** With DiLoCo replicas the run stops at a synchronisation, so that its last version holds every replica's training. */
-    private void checkStopStep(RunDirectory.RunInfo info) {
-        int syncEvery = info.configs().train().syncEvery();
-        if (info.diloco() && options.steps() % syncEvery != 0) {
+    private void checkStopStep(boolean diloco, Configs configs) {
+        int syncEvery = configs.train().syncEvery();
+        if (diloco && options.steps() % syncEvery != 0) {
             throw new IllegalArgumentException("--steps " + options.steps() + " is not a multiple of syncEvery="
                     + syncEvery + ": a run of DiLoCo replicas stops at a synchronisation, so that its last version"
                     + " holds every replica's training");
