@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.LongStream;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.plugable.SerializationDelegate;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.api.operators.ProcessOperator;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
@@ -17,14 +19,17 @@ class BySequenceTest {
 
     @Test
     void replicaKTrainsEveryPthBatchFromK() {
-        BySequence partitioner = new BySequence();
         for (int replicas = 1; replicas <= 4; replicas++) {
+            BySequence partitioner = new BySequence();
+            partitioner.setup(replicas);
+            SerializationDelegate<StreamRecord<NumberedBatch>> record = new SerializationDelegate<>(null);
             List<List<Long>> assigned = new ArrayList<>();
             for (int k = 0; k < replicas; k++) {
                 assigned.add(new ArrayList<>());
             }
             for (long seq = 0; seq < 12; seq++) {
-                assigned.get(partitioner.partition(seq, replicas)).add(seq);
+                record.setInstance(new StreamRecord<>(new NumberedBatch(seq, batch())));
+                assigned.get(partitioner.selectChannel(record)).add(seq);
             }
             for (int k = 0; k < replicas; k++) {
                 int p = replicas;

@@ -36,6 +36,7 @@ import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.transformations.PartitionTransformation;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.function.SerializableFunction;
@@ -92,10 +93,6 @@ public final class PretrainingJob {
         conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
                 ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
         conf.set(CheckpointingOptions.ENABLE_UNALIGNED, c.options().unalignedCheckpoints());
-        // Flink refuses unaligned checkpoints with a custom partitioner unless forced: after a rescale
-        // it sends in-flight records to every new subtask, which keeps those the partitioner assigns
-        // to it, correct only if the partitioner is a function of the record. BySequence is one.
-        conf.set(CheckpointingOptions.FORCE_UNALIGNED, c.diloco() && c.options().unalignedCheckpoints());
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, c.options().restartAttempts());
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, c.options().restartDelay());
@@ -142,8 +139,10 @@ public final class PretrainingJob {
                                                                      DataStream<Window> validation, JobConfig c) {
         DataStream<NumberedBatch> numbered = batches.process(new SequenceBatches())
                 .name("sequence").uid("sequence").setParallelism(1).setMaxParallelism(1);
-        return numbered.partitionCustom(new BySequence(), NumberedBatch::seq)
-                .connect(validation.partitionCustom(new BySequence(), w -> 0L))
+        // both edges take unaligned barriers (see BySequence): a replica reads no input while it trains
+        DataStream<NumberedBatch> routed = new DataStream<>(numbered.getExecutionEnvironment(),
+                new PartitionTransformation<>(numbered.getTransformation(), new BySequence()));
+        return routed.connect(validation.global())
                 .transform("train", TypeInformation.of(TrainMetrics.class), new ReplicaOperator(c.train()))
                 .uid("train-replicas").setParallelism(c.options().trainerParallelism())
                 .setMaxParallelism(JobOptions.MAX_TRAINERS);
