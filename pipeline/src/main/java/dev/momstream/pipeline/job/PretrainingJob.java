@@ -121,10 +121,14 @@ public final class PretrainingJob {
 
         // The sinks get threads of their own: chained to the trainer, their flushes, transaction
         // starts and commits (broker round trips at every checkpoint) would stall training.
-        taps.metrics().apply(metrics)
+        // With replicas the edges to the sinks stay all-to-all at any P: at P = 1 Flink would make
+        // them forward edges, whose in-flight data (unaligned checkpoints) cannot be rescaled.
+        DataStream<TrainMetrics> results = c.diloco() ? metrics.rebalance() : metrics;
+        DataStream<ModelEvent> events = metrics.getSideOutput(TrainOperator.EVENTS);
+        taps.metrics().apply(results)
                 .sinkTo(sink(c, Topic.TRAIN_METRICS, "metrics", (TrainMetrics m) -> m.runId()))
                 .name("metrics-sink").uid("metrics-sink").setParallelism(1).disableChaining();
-        metrics.getSideOutput(TrainOperator.EVENTS)
+        (c.diloco() ? events.rebalance() : events)
                 .sinkTo(sink(c, Topic.MODEL_EVENTS, "events", (ModelEvent e) -> e.runId()))
                 .name("events-sink").uid("events-sink").setParallelism(1).disableChaining();
     }

@@ -60,6 +60,19 @@ class PretrainingJobTest {
     }
 
     @Test
+    void oneReplicaKeepsEveryEdgeOfTheTrainerAllToAll() {
+        // a run of replicas continued at P = 1 restores in-flight data of P > 1: forward edges
+        // (what Flink makes of 1 -> 1 edges by default) could not take it
+        StreamNode replica = graph(config(1, true)).get("train-replicas");
+        for (StreamEdge edge : replica.getInEdges()) {
+            assertFalse(edge.getPartitioner().isPointwise(), edge.toString());
+        }
+        for (StreamEdge edge : replica.getOutEdges()) {
+            assertFalse(edge.getPartitioner().isPointwise(), edge.toString());
+        }
+    }
+
+    @Test
     void severalTrainersThatAreNotReplicasAreRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> config(2, false));
         assertTrue(e.getMessage().contains("DiLoCo"), e.getMessage());
