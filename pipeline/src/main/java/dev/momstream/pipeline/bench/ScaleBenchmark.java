@@ -1,5 +1,7 @@
 package dev.momstream.pipeline.bench;
 
+import dev.momstream.operators.train.LineageCard;
+import dev.momstream.operators.train.RunLayout;
 import dev.momstream.pipeline.job.Feed;
 import dev.momstream.pipeline.job.RunDirectory;
 import dev.momstream.pipeline.job.RunOptions;
@@ -23,7 +25,7 @@ import java.util.stream.Stream;
  * {@code syncEvery}. Every leg is a whole {@code mom run} (embedded broker, bundled corpus, one
  * TaskManager JVM per trainer) in a run directory of its own; tokens/s comes from the committed
  * metrics' timestamps after the warm-up steps, the time in synchronisation from the replicas'
- * per-round log lines, and the validation loss from the validation at the last step.
+ * per-round log lines, and the validation loss from the final version's lineage card.
  */
 public final class ScaleBenchmark {
 
@@ -117,8 +119,13 @@ public final class ScaleBenchmark {
         StepMetrics from = rows.stream().filter(r -> r.step() >= warmup).findFirst().orElseThrow();
         StepMetrics to = rows.get(rows.size() - 1);
         double seconds = (to.time() - from.time()) / 1000.0;
-        if (to.valLoss() == null) {
-            throw new IllegalStateException("the leg at " + trainers + " trainers logged no validation at step " + to.step());
+        // the final version's card: the run stops once that version is published, which can be
+        // before the metrics of the last step are read
+        List<LineageCard> cards = new RunLayout(runDir).cards();
+        LineageCard last = cards.get(cards.size() - 1);
+        if (last.validationLoss() == null || last.step() != steps) {
+            throw new IllegalStateException("the leg at " + trainers + " trainers published no validated version at"
+                    + " step " + steps + " (last: v" + last.version() + " at step " + last.step() + ")");
         }
         long[] sums = new long[4]; // rounds, write, wait, average: replica 0's, after the warm-up
         try (Stream<Path> logs = Files.list(new RunDirectory(runDir).flinkCluster().resolve("log"))) {
@@ -136,8 +143,8 @@ public final class ScaleBenchmark {
         }
         int rounds = (int) sums[0];
         double perRound = Math.max(1, rounds);
-        return new Leg(trainers, syncEvery, steps, to.tokens(), (to.tokens() - from.tokens()) / seconds, rounds,
+        return new Leg(trainers, syncEvery, steps, last.tokensSeen(), (to.tokens() - from.tokens()) / seconds, rounds,
                 sums[1] / perRound, sums[2] / perRound, sums[3] / perRound,
-                (sums[1] + sums[2] + sums[3]) / 1000.0 / seconds, to.valLoss());
+                (sums[1] + sums[2] + sums[3]) / 1000.0 / seconds, last.validationLoss());
     }
 }
