@@ -2,13 +2,17 @@ package dev.momstream.kafka.embedded;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.Reader;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,6 +54,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     private static final Duration POLL_INTERVAL = Duration.ofMillis(200);
     private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(5);
     private static final Duration HOOK_STOP_TIMEOUT = Duration.ofSeconds(10);
+    /** The file in {@code log.dirs} that a running broker holds locked. */
+    private static final String KAFKA_LOCK = ".lock";
 
     private final EmbeddedKafkaOptions options;
     private final BrokerFiles files;
@@ -82,6 +88,34 @@ public final class EmbeddedKafka implements AutoCloseable {
         EmbeddedKafka kafka = new EmbeddedKafka(options);
         kafka.launch();
         return kafka;
+    }
+
+    /**
+     * The address of a broker that another process runs under {@code dataDir} (the embedded
+     * broker of a running {@code mom run} or {@code mom serve}), if one answers there now.
+     */
+    public static Optional<String> runningAt(Path dataDir) {
+        Path props = new BrokerFiles(dataDir).serverProperties();
+        if (!Files.isRegularFile(props)) {
+            return Optional.empty();
+        }
+        Properties p = new Properties();
+        try (Reader in = Files.newBufferedReader(props)) {
+            p.load(in);
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        String advertised = p.getProperty("advertised.listeners", "");
+        int at = advertised.lastIndexOf(':');
+        if (!advertised.startsWith("PLAINTEXT://" + BrokerFiles.HOST + ":") || at < 0) {
+            return Optional.empty();
+        }
+        try (Socket probe = new Socket()) {
+            probe.connect(new InetSocketAddress(BrokerFiles.HOST, Integer.parseInt(advertised.substring(at + 1))), 1000);
+            return Optional.of(advertised.substring("PLAINTEXT://".length()));
+        } catch (IOException | NumberFormatException nobody) {
+            return Optional.empty();
+        }
     }
 
     /** {@code 127.0.0.1:<port>}: stays the same across {@link #restart()}. */
@@ -149,6 +183,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     private synchronized void launch() {
         long startNanos = System.nanoTime();
         long deadline = startNanos + options.startTimeout().toNanos();
+        awaitDataUnlocked(deadline);
         files.write(brokerPort, controllerPort, options.brokerProperties());
         if (files.formatted()) {
             LOG.info("Embedded Kafka reuses the formatted data in {}", files.kafkaData());
@@ -164,6 +199,42 @@ public final class EmbeddedKafka implements AutoCloseable {
         awaitReady(deadline);
         LOG.info("Embedded Kafka ready at {} in {} ms (pid {}, data in {})", bootstrapServers(),
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), process.pid(), options.dataDir());
+    }
+
+    /**
+     * Waits until no other broker holds Kafka's lock on the data: one whose parent was killed stops
+     * on its own (see {@link BrokerMain}), but holds the lock while it shuts down, for seconds.
+     */
+    private void awaitDataUnlocked(long deadline) {
+        Path lockFile = files.kafkaData().resolve(KAFKA_LOCK);
+        boolean logged = false;
+        while (Files.exists(lockFile)) {
+            try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.WRITE);
+                 FileLock lock = channel.tryLock()) {
+                if (lock != null) {
+                    return;
+                }
+            } catch (IOException e) {
+                return; // the broker reports what is wrong with its data
+            }
+            if (!logged) {
+                LOG.info("Waiting for another process (an earlier broker shutting down?) to release {}", lockFile);
+                logged = true;
+            }
+            if (System.nanoTime() > deadline) {
+                throw failure("Another process holds " + lockFile + " (a broker still running on this data)");
+            }
+            sleep(POLL_INTERVAL);
+        }
+    }
+
+    private static void sleep(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while waiting for the Kafka data to be released", e);
+        }
     }
 
     private void format(long deadline) {

@@ -27,7 +27,20 @@ public final class RecordJson {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
 
+    /**
+     * Kafka header naming a record's type (its class's simple name, e.g. {@code TrainMetrics}), so
+     * that a topic can carry more than one: {@code train.metrics} holds {@link TrainMetrics} and
+     * {@link EvalMetrics}. Records written before the header existed carry none.
+     */
+    public static final String TYPE_HEADER = "mom.type";
+
     private RecordJson() {
+    }
+
+    /** The type a record's {@link #TYPE_HEADER} names, or null when it has none. */
+    public static String typeOf(org.apache.kafka.common.header.Headers headers) {
+        org.apache.kafka.common.header.Header h = headers.lastHeader(TYPE_HEADER);
+        return h == null ? null : new String(h.value(), java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /** {@code record} as a JSON string. */

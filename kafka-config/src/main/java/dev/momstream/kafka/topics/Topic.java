@@ -18,7 +18,11 @@ public enum Topic {
     /** Inference requests. */
     INFER_REQUESTS("infer.requests"),
     /** Inference responses. */
-    INFER_RESPONSES("infer.responses");
+    INFER_RESPONSES("infer.responses"),
+    /** What the model hosts of the inference job did: versions swapped in or refused. */
+    INFER_EVENTS("infer.events"),
+    /** Per-document losses of a scored input topic under the newest model version. */
+    TEXT_SCORES("text.scores");
 
     private final String baseName;
 

@@ -27,6 +27,8 @@ import java.util.stream.Collectors;
  *       rollback and lineage audits need, while the volume (one small record per checkpoint) makes
  *       keeping everything free. A reader wanting the newest version reads the last record.</li>
  *   <li>{@code infer.requests}, {@code infer.responses}: 1 day, delete. Request traffic is transient.</li>
+ *   <li>{@code infer.events}: 30 days, delete. Which version each host served when, for audits.</li>
+ *   <li>{@code text.scores}: 7 days, delete. Per-document losses, consumed by monitoring or filters.</li>
  * </ul>
  *
  * <p>A namespace prefix ({@link #withPrefix}) lets several runs or tests share one broker.
@@ -60,6 +62,8 @@ public final class TopicCatalog {
         put(specs, Topic.MODEL_EVENTS, FOREVER);
         put(specs, Topic.INFER_REQUESTS, Duration.ofDays(1).toMillis());
         put(specs, Topic.INFER_RESPONSES, Duration.ofDays(1).toMillis());
+        put(specs, Topic.INFER_EVENTS, Duration.ofDays(30).toMillis());
+        put(specs, Topic.TEXT_SCORES, Duration.ofDays(7).toMillis());
         return new TopicCatalog("", specs);
     }
 

@@ -2,6 +2,7 @@ package dev.momstream.kafka.records;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -68,6 +69,25 @@ class RecordSerdesTest {
 
         ModelEvent unvalidated = new ModelEvent("r", 2, 20, 100, "c", "l", "h", null, 0);
         assertEquals(unvalidated, RecordJson.fromJson(RecordJson.toJson(unvalidated), ModelEvent.class));
+    }
+
+    @Test
+    void servableEventsCarryTheirExportAndOlderEventsReadAsNotServable() {
+        ModelEvent servable = EVENT.withOnnx("/runs/run-1/versions/v17/onnx", "ab".repeat(32));
+        ModelEvent back = RecordJson.fromJson(RecordJson.toJson(servable), ModelEvent.class);
+        assertEquals(servable, back);
+        assertTrue(back.servable());
+        assertFalse(RecordJson.toJson(servable).contains("\"servable\""), RecordJson.toJson(servable));
+        ModelEvent failed = EVENT.withOnnxError("checkpoint gone");
+        assertEquals(failed, RecordJson.fromJson(RecordJson.toJson(failed), ModelEvent.class));
+        assertFalse(failed.servable());
+
+        String before = RecordJson.toJson(EVENT).replace(",\"onnxPath\":null,\"onnxChecksum\":null,\"onnxError\":null", "");
+        assertFalse(before.contains("onnx"), before);
+        assertEquals(EVENT, RecordJson.fromJson(before, ModelEvent.class));
+        assertThrows(SerializationException.class, () -> RecordJson.fromJson(
+                RecordJson.toJson(servable).replace("\"onnxChecksum\":\"" + "ab".repeat(32) + "\"", "\"onnxChecksum\":null"),
+                ModelEvent.class));
     }
 
     @Test

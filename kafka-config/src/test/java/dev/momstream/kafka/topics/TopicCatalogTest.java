@@ -15,7 +15,7 @@ class TopicCatalogTest {
     void defaultsCoverEveryTopicForASingleBroker() {
         TopicCatalog catalog = TopicCatalog.defaults();
         assertEquals(List.of("text.train", "text.eval", "text.deadletter", "train.metrics", "model.events",
-                "infer.requests", "infer.responses"), catalog.specs().stream().map(TopicSpec::name).toList());
+                "infer.requests", "infer.responses", "infer.events", "text.scores"), catalog.specs().stream().map(TopicSpec::name).toList());
         for (TopicSpec spec : catalog.specs()) {
             assertEquals(1, spec.partitions(), spec.name());
             assertEquals(1, spec.replicationFactor(), spec.name());

@@ -9,7 +9,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
  * Writes records to one topic as the JSON of {@link RecordJson} (what the kafka-config
- * deserializers read), keyed by a string derived from the record.
+ * deserializers read), keyed by a string derived from the record, with the record's type in the
+ * {@link RecordJson#TYPE_HEADER} header.
  */
 public final class JsonRecordSchema<T> implements KafkaRecordSerializationSchema<T> {
 
@@ -29,7 +30,9 @@ public final class JsonRecordSchema<T> implements KafkaRecordSerializationSchema
 
     @Override
     public ProducerRecord<byte[], byte[]> serialize(T element, KafkaSinkContext context, Long timestamp) {
-        return new ProducerRecord<>(topic, null, timestamp, key.apply(element).getBytes(StandardCharsets.UTF_8),
-                RecordJson.toJsonBytes(element));
+        ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, null, timestamp,
+                key.apply(element).getBytes(StandardCharsets.UTF_8), RecordJson.toJsonBytes(element));
+        record.headers().add(RecordJson.TYPE_HEADER, element.getClass().getSimpleName().getBytes(StandardCharsets.UTF_8));
+        return record;
     }
 }

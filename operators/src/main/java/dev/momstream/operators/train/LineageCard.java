@@ -21,14 +21,57 @@ import java.util.List;
  *                        exactly one version: the one whose window held its end-of-text)
  * @param sources         their topic partitions and offset ranges
  * @param publishedAt     epoch milliseconds of the checkpoint
+ * @param evaluations     the version's ONNX export evaluated by the inference job, one per dataset
+ *                        (added after publication; empty until then)
  */
 public record LineageCard(String runId, long version, long step, long tokensSeen, long previousVersion,
                           long previousStep, String configHash, String checkpointPath, String checksum,
                           Double validationLoss, Long validationStep, long documents, List<SourceRanges> sources,
-                          long publishedAt) {
+                          long publishedAt, List<Evaluation> evaluations) {
+
+    /**
+     * The version's ONNX export evaluated on ONNX Runtime.
+     *
+     * @param dataset    e.g. {@code text.eval}
+     * @param loss       mean next-token cross-entropy (nats) over every scored token
+     * @param perplexity exp(loss)
+     * @param tokens     tokens scored
+     * @param windows    windows of context + 1 tokens
+     * @param model      the export directory
+     * @param at         epoch milliseconds
+     */
+    public record Evaluation(String dataset, double loss, double perplexity, long tokens, int windows, String model,
+                             long at) {
+    }
 
     public LineageCard {
         sources = List.copyOf(sources);
+        evaluations = evaluations == null ? List.of() : List.copyOf(evaluations);
+    }
+
+    /** A card as published, before any evaluation. */
+    public LineageCard(String runId, long version, long step, long tokensSeen, long previousVersion,
+                       long previousStep, String configHash, String checkpointPath, String checksum,
+                       Double validationLoss, Long validationStep, long documents, List<SourceRanges> sources,
+                       long publishedAt) {
+        this(runId, version, step, tokensSeen, previousVersion, previousStep, configHash, checkpointPath, checksum,
+                validationLoss, validationStep, documents, sources, publishedAt, List.of());
+    }
+
+    /** This card with {@code e} in place of any earlier evaluation on the same dataset. */
+    public LineageCard withEvaluation(Evaluation e) {
+        List<Evaluation> all = new java.util.ArrayList<>(evaluations);
+        all.removeIf(old -> old.dataset().equals(e.dataset()));
+        all.add(e);
+        return new LineageCard(runId, version, step, tokensSeen, previousVersion, previousStep, configHash,
+                checkpointPath, checksum, validationLoss, validationStep, documents, sources, publishedAt, all);
+    }
+
+    /** This card with the evaluations of {@code existing} (the same version, written before). */
+    LineageCard keepingEvaluationsOf(LineageCard existing) {
+        return new LineageCard(runId, version, step, tokensSeen, previousVersion, previousStep, configHash,
+                checkpointPath, checksum, validationLoss, validationStep, documents, sources, publishedAt,
+                existing.evaluations());
     }
 
     /** The card of {@code p}, a version of run {@code runId} with configuration hash {@code configHash}. */

@@ -15,18 +15,20 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * Where the train operator keeps its files in a run directory: trainer checkpoints under
- * {@code checkpoints/ckpt-<checkpoint id>/} and lineage cards under {@code versions/v<version>.json}.
- * Data-parallel replicas write {@code checkpoints/ckpt-<id>/replica-<k>/} each, replica 0 also the
- * published global weights {@code checkpoints/ckpt-<id>/global/}, and they synchronise through
- * {@code sync/}.
+ * Where a run keeps its files: trainer checkpoints under {@code checkpoints/ckpt-<checkpoint id>/},
+ * lineage cards under {@code versions/v<version>.json} and ONNX exports under
+ * {@code versions/v<version>/onnx/}. Data-parallel replicas write
+ * {@code checkpoints/ckpt-<id>/replica-<k>/} each, replica 0 also the published global weights
+ * {@code checkpoints/ckpt-<id>/global/}, and they synchronise through {@code sync/}.
  */
 public record RunLayout(Path runDir) {
 
     public static final String CHECKPOINTS = "checkpoints";
     public static final String VERSIONS = "versions";
     public static final String SYNC = "sync";
+    public static final String ONNX = "onnx";
     private static final Pattern CARD = Pattern.compile("v(\\d+)\\.json");
+    private static final Pattern VERSION_DIR = Pattern.compile("v(\\d+)");
 
     public RunLayout {
         runDir = runDir.toAbsolutePath().normalize();
@@ -69,18 +71,56 @@ public record RunLayout(Path runDir) {
         return versions().resolve("v" + version + ".json");
     }
 
-    /** Writes a card atomically (temporary file, then rename): a reader never sees half of one. */
+    /** The ONNX export of {@code version}. */
+    public Path onnx(long version) {
+        return versions().resolve("v" + version).resolve(ONNX);
+    }
+
+    /** Every version with an ONNX export directory, ascending. */
+    public List<Long> exportedVersions() throws IOException {
+        if (!Files.isDirectory(versions())) {
+            return List.of();
+        }
+        try (Stream<Path> entries = Files.list(versions())) {
+            return entries.filter(p -> Files.isDirectory(p.resolve(ONNX)))
+                    .map(p -> VERSION_DIR.matcher(p.getFileName().toString()))
+                    .filter(Matcher::matches)
+                    .map(m -> Long.parseLong(m.group(1)))
+                    .sorted()
+                    .toList();
+        }
+    }
+
+    /**
+     * Writes a card atomically (temporary file, then rename): a reader never sees half of one. A
+     * card rewritten without evaluations (a version republished after a restore) keeps those the
+     * existing card has; a card already on disk as it would be written is left as it is, so that a
+     * restore writes nothing here and then succeeds on a full disk.
+     */
     public Path writeCard(LineageCard card) throws IOException {
-        Files.createDirectories(versions());
         Path target = card(card.version());
+        if (card.evaluations().isEmpty() && Files.exists(target)) {
+            card = card.keepingEvaluationsOf(Json.read(Files.readString(target), LineageCard.class));
+        }
+        String json = Json.write(card);
+        if (Files.exists(target) && Files.readString(target).equals(json)) {
+            return target;
+        }
+        Files.createDirectories(versions());
         Path tmp = Files.createTempFile(versions(), ".v" + card.version() + "-", ".tmp");
         try {
-            Files.writeString(tmp, Json.write(card));
+            Files.writeString(tmp, json);
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(tmp);
         }
         return target;
+    }
+
+    /** Adds (or replaces, for the same dataset) an evaluation to the card of {@code version}. */
+    public Path addEvaluation(long version, LineageCard.Evaluation evaluation) throws IOException {
+        LineageCard card = Json.read(Files.readString(card(version)), LineageCard.class);
+        return writeCard(card.withEvaluation(evaluation));
     }
 
     /** Every card in the run, by version. */

@@ -29,6 +29,7 @@ import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.common.state.OperatorStateStore;
+import org.apache.flink.runtime.execution.SuppressRestartsException;
 import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
@@ -48,6 +49,8 @@ import org.slf4j.LoggerFactory;
  * checkpoint to {@code checkpoints/ckpt-<id>/} (or reuses the previous one when no step ran since)
  * and keeps only its path, manifest checksum, step and the lineage since the previous snapshot
  * (the {@link VersionLedger}, as JSON). A restore checks the checksum, then loads that checkpoint.
+ * A refused restore (a corrupt or mismatched checkpoint, state that would reuse versions) fails
+ * the job at once with the file and the reason: Flink's restarts would refuse the same way.
  * The snapshot runs on the task thread between steps, so a checkpoint waits at most one step
  * (150-400 ms for the tiny model on this machine) plus the write; keep steps far below the
  * checkpoint timeout by sizing {@code batchSize x gradAccum}.
@@ -124,17 +127,32 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
         heldState.get().forEach(held::add);
         List<String> saved = new ArrayList<>();
         ledgerState.get().forEach(saved::add);
-        if (saved.isEmpty()) {
-            startFresh();
-        } else {
-            restore(saved.get(0), context.getRestoredCheckpointId());
+        try {
+            if (saved.isEmpty()) {
+                startFresh();
+            } else {
+                restore(saved.get(0), context.getRestoredCheckpointId());
+            }
+        } catch (CheckpointException | Refusal e) {
+            // the same files and state refuse the same way however often Flink retries: fail the
+            // job at once, with the file and the reason as its cause
+            throw new SuppressRestartsException(e);
+        }
+    }
+
+    /** A state this operator will not start from: retrying cannot change it. */
+    private static final class Refusal extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        Refusal(String message) {
+            super(message);
         }
     }
 
     private void startFresh() throws IOException {
         long published = layout.highestVersion();
         if (published > 0) {
-            throw new IllegalStateException("Run directory " + layout.runDir() + " already holds published versions"
+            throw new Refusal("Run directory " + layout.runDir() + " already holds published versions"
                     + " (up to v" + published + ") but this job starts without state: resume it from its retained"
                     + " Flink checkpoint, or use a new run directory. Starting over would reuse version numbers.");
         }
@@ -147,14 +165,14 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
     private void restore(String ledgerJson, OptionalLong restoredId) throws IOException {
         ledger = VersionLedger.of(Json.read(ledgerJson, VersionLedger.State.class));
         TrainerSnapshot snap = ledger.latest()
-                .orElseThrow(() -> new IllegalStateException("the restored train state names no trainer checkpoint"));
+                .orElseThrow(() -> new Refusal("the restored train state names no trainer checkpoint"));
         if (restoredId.isPresent() && restoredId.getAsLong() != snap.checkpointId()) {
-            throw new IllegalStateException("restored Flink checkpoint " + restoredId.getAsLong()
+            throw new Refusal("restored Flink checkpoint " + restoredId.getAsLong()
                     + " holds the trainer snapshot of checkpoint " + snap.checkpointId());
         }
         long published = layout.highestVersion();
         if (published > snap.checkpointId()) {
-            throw new IllegalStateException("version v" + published + " was published after checkpoint "
+            throw new Refusal("version v" + published + " was published after checkpoint "
                     + snap.checkpointId() + ", which this job restores: restore the latest checkpoint instead,"
                     + " or versions would be reused for different weights");
         }

@@ -2,9 +2,12 @@ package dev.momstream.operators.pack;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.momstream.operators.records.DocRef;
 import dev.momstream.operators.records.Window;
+import dev.momstream.trainer.data.Corpus;
+import dev.momstream.trainer.data.CorpusEntry;
 import dev.momstream.trainer.data.Gpt2Tokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -101,6 +104,52 @@ class PackerTest {
         // b's first token (19) was a target of b's last window already: it is dropped.
         assertArrayEquals(new int[] {9, 10, eot, eot, 21, 22, 23, 24, 25}, out.get(0).tokens());
         assertEquals(List.of(ref(0), ref(1)), List.of(out.get(0).docs()));
+    }
+
+    /**
+     * A document as large as a record may be (1 MiB of text, about 200k tokens) between two small
+     * ones (the second long enough to complete the window that holds the large one's end): its windows are handed on one by one as they fill, each the offline slice of the
+     * stream, the document is named once, in the window that holds its end-of-text, and the
+     * packer keeps no more of it than the start of the next window.
+     */
+    @Test
+    void aMebibyteDocumentIsHandedOnWindowByWindowAndNotKept() {
+        int t = 32;
+        String prose = String.join(" ", bundledTexts());
+        int[] big = Gpt2Tokenizer.encode(prose.repeat((1 << 20) / prose.length() + 1).substring(0, 1 << 20));
+        List<int[]> docs = List.of(new int[] {1, 2, 3}, big, new Random(4).ints(t + 1, 0, 1000).toArray());
+        List<Integer> stream = new ArrayList<>();
+        for (int[] d : docs) {
+            Arrays.stream(d).forEach(stream::add);
+            stream.add(Gpt2Tokenizer.END_OF_TEXT);
+        }
+        Packer packer = new Packer(t + 1);
+        List<Window> windows = new ArrayList<>();
+        List<Integer> carriedAfter = new ArrayList<>();
+        for (int i = 0; i < docs.size(); i++) {
+            packer.add(ref(i), docs.get(i), windows::add);
+            carriedAfter.add(packer.carry().tokens().length);
+        }
+        assertEquals((stream.size() - 1) / t, windows.size());
+        for (int w = 0; w < windows.size(); w++) {
+            int[] expected = stream.subList(w * t, w * t + t + 1).stream().mapToInt(Integer::intValue).toArray();
+            assertArrayEquals(expected, windows.get(w).tokens(), "window " + w);
+        }
+        int bigEot = 3 + 1 + big.length;
+        List<Integer> namingBig = new ArrayList<>();
+        for (int w = 0; w < windows.size(); w++) {
+            if (Arrays.asList(windows.get(w).docs()).contains(ref(1))) {
+                namingBig.add(w);
+            }
+        }
+        assertEquals(List.of((bigEot - 1) / t), namingBig, "the windows naming the large document");
+        assertTrue(carriedAfter.stream().allMatch(n -> n <= t), "tokens kept after each document: " + carriedAfter);
+        assertTrue(big.length > 150_000, "tokens of the large document: " + big.length);
+    }
+
+    private static List<String> bundledTexts() {
+        return Corpus.bundled().entries().stream()
+                .map(e -> ((CorpusEntry.InMemory) e).text()).toList();
     }
 
     private static List<String> render(List<Window> windows) {

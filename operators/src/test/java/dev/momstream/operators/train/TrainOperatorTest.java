@@ -26,6 +26,7 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.executiongraph.failover.ExecutionFailureHandler;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.runtime.tasks.mailbox.Mail;
 import org.apache.flink.streaming.runtime.tasks.mailbox.TaskMailbox;
@@ -288,12 +289,24 @@ class TrainOperatorTest {
         }
         assertRefused(() -> restored(NO_EVAL, 2, second), "refusing to restore different weights");
         assertTrue(Files.exists(layout().checkpoint(2)), "a refused restore deletes nothing");
+
+        // one byte changed on disk: the file is named with the reason
+        Path weights = layout().checkpoint(1).resolve("model.safetensors");
+        byte[] bytes = Files.readAllBytes(weights);
+        bytes[bytes.length - 1] ^= 1;
+        Files.write(weights, bytes);
+        Files.delete(layout().card(2)); // so that checkpoint 1 is the newest and only its weights are wrong
+        assertRefused(() -> restored(NO_EVAL, 1, first), layout().checkpoint(1) + ": model.safetensors fails its SHA-256 check");
     }
 
     private interface Opening {
         TwoInputStreamOperatorTestHarness<Batch, Window, TrainMetrics> open() throws Exception;
     }
 
+    /**
+     * The restore fails with {@code expected} in the cause, and as an error that Flink does not
+     * restart the job for: trying the same restore again cannot succeed.
+     */
     private static void assertRefused(Opening opening, String expected) {
         Exception e = assertThrows(Exception.class, () -> opening.open().close());
         StringBuilder messages = new StringBuilder();
@@ -301,5 +314,6 @@ class TrainOperatorTest {
             messages.append(t.getMessage()).append(" | ");
         }
         assertTrue(messages.toString().contains(expected), messages.toString());
+        assertTrue(ExecutionFailureHandler.isUnrecoverableError(e), "Flink would restart the job: " + messages);
     }
 }

@@ -43,9 +43,10 @@ public final class PipelineBenchmark {
      * @param checkpointInterval the pipeline's Flink checkpoint interval
      * @param device             trainer device
      * @param workDir            where the pipeline's run directory goes
+     * @param exportVersions     whether the pipeline exports every version to ONNX (as runs do)
      */
     public record Options(Configs configs, int warmupSteps, int measuredSteps, Duration checkpointInterval,
-                          String device, Path workDir) {
+                          String device, Path workDir, boolean exportVersions) {
         public Options {
             if (warmupSteps < 1 || measuredSteps < 4) {
                 throw new IllegalArgumentException("warmupSteps must be at least 1 and measuredSteps at least 4"
@@ -61,7 +62,8 @@ public final class PipelineBenchmark {
     public record Result(int batchSize, int gradAccum, int contextLength, int warmupSteps, int measuredSteps,
                          double trainerTokensPerSec, double trainerBeforeTokensPerSec,
                          double trainerAfterTokensPerSec, double pipelineTokensPerSec, double ratio,
-                         double checkpointIntervalSeconds, long checkpointsCompleted, String device) {
+                         double checkpointIntervalSeconds, long checkpointsCompleted, long versionsPublished,
+                         String device) {
     }
 
     private PipelineBenchmark() {
@@ -85,7 +87,7 @@ public final class PipelineBenchmark {
         TrainConfig t = o.configs().train();
         return new Result(t.batchSize(), t.gradAccum(), o.configs().model().contextLength(), o.warmupSteps(),
                 o.measuredSteps(), alone, before.rate(), after.rate(), piped.rate(), piped.rate() / alone,
-                o.checkpointInterval().toMillis() / 1000.0, piped.checkpoints(), o.device());
+                o.checkpointInterval().toMillis() / 1000.0, piped.checkpoints(), piped.versions(), o.device());
     }
 
     private record Timed(long tokens, double seconds) {
@@ -148,7 +150,7 @@ public final class PipelineBenchmark {
         return out;
     }
 
-    private record Piped(double rate, long checkpoints) {
+    private record Piped(double rate, long checkpoints, long versions) {
     }
 
     private static Piped endToEnd(Options o) throws Exception {
@@ -158,12 +160,13 @@ public final class PipelineBenchmark {
                 .feed(Feed.bundled())
                 // no validation passes: the trainer-alone loop has none either
                 .trainer(t -> t.device(o.device()).stopAtStep(steps).eval(0, 0))
-                .job(j -> j.checkpointInterval(o.checkpointInterval()))
+                .job(j -> j.checkpointInterval(o.checkpointInterval()).exportVersions(o.exportVersions()))
                 .build()).run(new StreamingRun.Listener() { });
         List<StepMetrics> rows = MetricsLog.read(runDir.resolve(MetricsLog.FILE));
         StepMetrics from = rows.get(o.warmupSteps() - 1);
         StepMetrics to = rows.get((int) steps - 1);
         double seconds = (to.time() - from.time()) / 1000.0;
-        return new Piped((to.tokens() - from.tokens()) / seconds, summary.checkpointsCompleted());
+        return new Piped((to.tokens() - from.tokens()) / seconds, summary.checkpointsCompleted(),
+                summary.versionsPublished());
     }
 }

@@ -1,11 +1,15 @@
 package dev.momstream.pipeline.cli;
 
+import dev.momstream.operators.infer.ServeOptions;
+import dev.momstream.pipeline.bench.ServingBenchmark;
 import dev.momstream.trainer.bench.InferBenchmark;
 import dev.momstream.trainer.checkpoint.Checkpoint;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.onnx.InferenceOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -27,6 +31,26 @@ public final class InferBenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the results as JSON.")
     boolean json;
 
+    @Option(names = "--serving", description = "Instead: request latency through Kafka and Flink (`mom serve`'s job"
+            + " on an embedded broker), at --rates, then during version swaps.")
+    boolean serving;
+
+    @Option(names = "--rates", paramLabel = "R1,R2,...", defaultValue = "2,5,10,20,40",
+            description = "--serving: score requests per second, each for --seconds (default: ${DEFAULT-VALUE}).")
+    String rates;
+
+    @Option(names = "--seconds", defaultValue = "15",
+            description = "--serving: seconds at each rate (default: ${DEFAULT-VALUE}).")
+    int seconds;
+
+    @Option(names = "--swap-rate", defaultValue = "10",
+            description = "--serving: requests per second while 3 versions are swapped in (default: ${DEFAULT-VALUE}).")
+    double swapRate;
+
+    @Option(names = "--max-batch", defaultValue = "" + ServeOptions.DEFAULT_MAX_BATCH,
+            description = "--serving: micro-batch size at most (default: ${DEFAULT-VALUE}).")
+    int maxBatch;
+
     @Mixin
     DeviceOption device;
 
@@ -36,6 +60,9 @@ public final class InferBenchCommand implements Callable<Integer> {
         InferenceOptions options = OnnxOptions.of(device);
         Path work = Files.createTempDirectory("mom-bench-infer");
         try {
+            if (serving) {
+                return serving(work);
+            }
             // CPU time is the work itself only when each engine runs on the calling thread alone
             boolean cpu = MomCli.threads() == 1;
             if (!json) {
@@ -75,6 +102,44 @@ public final class InferBenchCommand implements Callable<Integer> {
         } finally {
             Checkpoint.delete(work);
         }
+    }
+
+    private int serving(Path work) throws Exception {
+        ServeOptions serve = ServeOptions.defaults().toBuilder().device(device.name)
+                .threads(MomCli.threads() > 0 ? MomCli.threads() : ServeOptions.defaults().threads())
+                .batching(maxBatch, Duration.ofMillis(ServeOptions.DEFAULT_MAX_DELAY_MILLIS)).build();
+        if (!json) {
+            System.out.printf("%8s %6s %8s %9s %9s %10s%n", "req/s", "sent", "answered", "p50", "p99", "mean batch");
+        }
+        ServingBenchmark.Result r = ServingBenchmark.run(InferBenchmark.standardCases().get(0).model(), serve,
+                ServingBenchmark.parseRates(rates), seconds, swapRate, 3, work, row -> {
+                    if (!json) {
+                        System.out.printf("%8.1f %6d %8d %7.1fms %7.1fms %10.2f%n", row.rate(), row.sent(),
+                                row.answered(), row.p50Ms(), row.p99Ms(), row.meanBatch());
+                    }
+                });
+        if (json) {
+            System.out.println(Json.write(r));
+            return 0;
+        }
+        double held = 0; // the highest rate up to which every rate tried answered all with p99 under 1 s
+        for (ServingBenchmark.RateRow row : r.rates().stream()
+                .sorted(Comparator.comparingDouble(ServingBenchmark.RateRow::rate)).toList()) {
+            if (row.answered() < row.sent() || !(row.p99Ms() < 1000)) {
+                break;
+            }
+            held = row.rate();
+        }
+        ServingBenchmark.SwapRow s = r.swap();
+        System.out.printf("highest rate held with p99 < 1 s (and every lower rate tried): %.1f req/s%n", held);
+        System.out.printf("swaps at %.1f req/s: %d swaps (load %.0f ms each), p99 steady %.1f ms (%d requests) vs"
+                + " during a swap %.1f ms (%d requests): %.2fx; %d requests failed or unanswered%n",
+                s.rate(), s.swaps(), s.meanLoadMs(), s.steadyP99Ms(), s.steadyRequests(), s.swapP99Ms(),
+                s.swapRequests(), s.swapP99Ms() / s.steadyP99Ms(), s.failed());
+        System.out.printf("model: %s (%,d parameters); ONNX Runtime on %s, %d intra-op thread(s), max batch %d, max"
+                + " delay %d ms; latency: send to response received, through Kafka and Flink%n", r.model(), r.params(),
+                serve.device(), serve.threads(), serve.maxBatch(), serve.maxDelay().toMillis());
+        return 0;
     }
 
     private static void print(InferBenchmark.Row row, boolean cpu) {

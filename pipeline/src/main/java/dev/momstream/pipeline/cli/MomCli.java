@@ -18,8 +18,11 @@ import picocli.CommandLine.Command;
             BenchCommand.class,
             RunCommand.class,
             ProduceCommand.class,
+            TopicsCommand.class,
             ExportCommand.class,
             GenerateCommand.class,
+            ServeCommand.class,
+            AskCommand.class,
         })
 public final class MomCli implements Runnable {
 

@@ -34,6 +34,9 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             description = "The pipeline's checkpoint interval; measure over several (default: ${DEFAULT-VALUE}).")
     double checkpointSeconds;
 
+    @Option(names = "--no-export", description = "Do not export versions to ONNX in the pipeline (runs do by default).")
+    boolean noExport;
+
     @Mixin
     DeviceOption device;
 
@@ -54,7 +57,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         // the embedded broker and Flink share this machine with the trainer, in both legs
         TorchRuntime.defaultIntraOpThreads(Runtime.getRuntime().availableProcessors() - 1);
         PipelineBenchmark.Result r = PipelineBenchmark.run(new PipelineBenchmark.Options(
-                model.resolve(overrides), warmup, steps, interval, device.name, out));
+                model.resolve(overrides), warmup, steps, interval, device.name, out, !noExport));
         if (json) {
             System.out.println(Json.write(r));
         } else {
@@ -62,8 +65,9 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                     r.batchSize(), r.gradAccum(), r.contextLength(), r.measuredSteps(), r.warmupSteps(), r.device());
             System.out.printf("trainer alone: %,10.0f tokens/s  (%,.0f in the half before the pipeline, %,.0f after)%n",
                     r.trainerTokensPerSec(), r.trainerBeforeTokensPerSec(), r.trainerAfterTokensPerSec());
-            System.out.printf("end to end:    %,10.0f tokens/s  (Kafka -> Flink -> trainer, checkpoints every %.0f s, %d completed)%n",
-                    r.pipelineTokensPerSec(), r.checkpointIntervalSeconds(), r.checkpointsCompleted());
+            System.out.printf("end to end:    %,10.0f tokens/s  (Kafka -> Flink -> trainer, checkpoints every %.0f s, %d completed,"
+                    + " %s)%n", r.pipelineTokensPerSec(), r.checkpointIntervalSeconds(), r.checkpointsCompleted(),
+                    r.versionsPublished() + " versions published" + (noExport ? ", export off" : " and exported to ONNX"));
             System.out.printf("ratio:         %10.3f  (target >= 0.95)%n", r.ratio());
         }
         return 0;

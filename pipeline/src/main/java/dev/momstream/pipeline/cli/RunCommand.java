@@ -22,6 +22,7 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -112,6 +113,16 @@ public final class RunCommand implements Callable<Integer> {
             description = "Keep trainer checkpoints of the newest N versions, 0 = all (default: ${DEFAULT-VALUE}).")
     int keepVersions;
 
+    @Option(names = "--no-export",
+            description = "Do not export published versions to ONNX (versions/v<id>/onnx/); `mom serve` then cannot serve them.")
+    boolean noExport;
+
+    @Option(names = "--max-failed-checkpoints", paramLabel = "N",
+            defaultValue = "" + JobOptions.DEFAULT_FAILED_CHECKPOINTS_TO_STOP,
+            description = {"Stop the run, with the cause, after N checkpoints in a row failed (a full disk, say);",
+                "what was published stays, and the run continues when started again (default: ${DEFAULT-VALUE})."})
+    int maxFailedCheckpoints;
+
     @Option(names = "--max-record-bytes", defaultValue = "" + DocumentDecoder.DEFAULT_MAX_BYTES,
             description = "Larger input records are dead-lettered as OVERSIZED (default: ${DEFAULT-VALUE}).")
     int maxRecordBytes;
@@ -127,34 +138,11 @@ public final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Duration checkpointInterval = checkpointInterval(checkpointSeconds);
-        InetAddress bind = webUiBind();
-        if (out != null) {
-            OutDirectory.check(out);
-        }
+        RunOptions options = options();
         if (!kafka.external() && jobManager == null && trainerParallelism == 1 && !localCluster) {
             // broker, Flink and trainer share this machine: leave the services a core
             TorchRuntime.defaultIntraOpThreads(Runtime.getRuntime().availableProcessors() - 1);
         }
-        Configs configs = model.resolve(overrides);
-        if (steps > 0 && configs.train().totalSteps() == 0) {
-            configs = configs.withTrain(configs.train().withTotalSteps(steps));
-        }
-        Path dir = out != null ? out
-                : Path.of("runs", "stream-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        RunOptions options = RunOptions.builder(dir, configs)
-                .kafka(kafka.settings())
-                .topics(kafka.topics())
-                .partitions(partitions)
-                .feed(noFeed ? Feed.none() : corpus != null ? Feed.of(corpus) : Feed.bundled())
-                .webUiBind(bind)
-                .jobManager(jobManager)
-                .localCluster(localCluster)
-                .trainer(t -> t.device(device.name).stopAtStep(steps).eval(evalEvery, evalWindows)
-                        .keepVersions(keepVersions))
-                .job(j -> j.parallelism(parallelism).trainerParallelism(trainerParallelism).maxRecordBytes(maxRecordBytes)
-                        .checkpointInterval(checkpointInterval))
-                .build();
         StreamingRun run = new StreamingRun(options);
         CountDownLatch reported = new CountDownLatch(1);
         // Any other end of the JVM (e.g. SIGHUP): stop as much as the shutdown lets us, and let
@@ -184,6 +172,38 @@ public final class RunCommand implements Callable<Integer> {
             reported.countDown();
             removeHook(hook);
         }
+    }
+
+    /**
+     * The run the parsed options describe, each option checked; also what the job jar's main class
+     * (deploy/) submits, so that a cluster job takes exactly the options of {@code mom run}.
+     */
+    public RunOptions options() throws IOException {
+        Duration checkpointInterval = checkpointInterval(checkpointSeconds);
+        InetAddress bind = webUiBind();
+        if (out != null) {
+            OutDirectory.check(out);
+        }
+        Configs configs = model.resolve(overrides);
+        if (steps > 0 && configs.train().totalSteps() == 0) {
+            configs = configs.withTrain(configs.train().withTotalSteps(steps));
+        }
+        Path dir = out != null ? out
+                : Path.of("runs", "stream-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        return RunOptions.builder(dir, configs)
+                .kafka(kafka.settings())
+                .topics(kafka.topics())
+                .partitions(partitions)
+                .feed(noFeed ? Feed.none() : corpus != null ? Feed.of(corpus) : Feed.bundled())
+                .webUiBind(bind)
+                .jobManager(jobManager)
+                .localCluster(localCluster)
+                .trainer(t -> t.device(device.name).stopAtStep(steps).eval(evalEvery, evalWindows)
+                        .keepVersions(keepVersions))
+                .job(j -> j.parallelism(parallelism).trainerParallelism(trainerParallelism).maxRecordBytes(maxRecordBytes)
+                        .checkpointInterval(checkpointInterval).exportVersions(!noExport)
+                        .failedCheckpointsToStop(maxFailedCheckpoints))
+                .build();
     }
 
     /** {@code --checkpoint-interval}, refused unless Flink can run it. */
@@ -229,16 +249,28 @@ public final class RunCommand implements Callable<Integer> {
         }
     }
 
+    /** The summary; what could not be read or counted says so, with the reason, instead of a number. */
     private static void print(RunSummary s) {
         System.out.printf("run %s%s in %s (%.0f s)%n", s.runId(), s.resumed() ? " (continued)" : "", s.runDir(), s.seconds());
-        System.out.printf("steps %d, %,d tokens, loss %.3f -> %.3f, validation %s%n", s.steps(), s.tokens(),
-                s.firstLoss(), s.lastLoss(), s.validationLoss() == null ? "n/a" : String.format("%.3f", s.validationLoss()));
-        System.out.printf("checkpoints completed %d (failed %d, restored %d%s), versions published %d (latest v%d)%n",
-                s.checkpointsCompleted(), s.checkpointsFailed(), s.restores(),
-                s.checkpointsSkipped() > 0 ? ", " + s.checkpointsSkipped() + " skipped while tasks started" : "",
-                s.versionsPublished(), s.latestVersion());
-        System.out.println("dead letters: " + (s.deadLetters().isEmpty() ? "none" : s.deadLetters()));
+        String losses = unknown(s, RunSummary.LOSSES).orElseGet(() -> String.format("loss %.3f -> %.3f, validation %s",
+                s.firstLoss(), s.lastLoss(), s.validationLoss() == null ? "n/a" : String.format("%.3f", s.validationLoss())));
+        System.out.println(unknown(s, RunSummary.VERSIONS).map(u -> "steps " + u)
+                .orElseGet(() -> String.format("steps %d, %,d tokens", s.steps(), s.tokens())) + ", " + losses);
+        String checkpoints = unknown(s, RunSummary.CHECKPOINTS).map(u -> "checkpoints " + u)
+                .orElseGet(() -> String.format("checkpoints completed %d (failed %d, restored %d%s)", s.checkpointsCompleted(),
+                        s.checkpointsFailed(), s.restores(), s.checkpointsSkipped() > 0
+                                ? ", " + s.checkpointsSkipped() + " skipped while tasks started" : ""));
+        String versions = unknown(s, RunSummary.VERSIONS).map(u -> "versions " + u)
+                .orElseGet(() -> String.format("versions published %d (latest v%d)", s.versionsPublished(),
+                        s.latestVersion()));
+        System.out.println(checkpoints + ", " + versions);
+        System.out.println("dead letters: " + unknown(s, RunSummary.DEAD_LETTERS)
+                .orElseGet(() -> s.deadLetters().isEmpty() ? "none" : s.deadLetters().toString()));
         TrainCommand.printSkipped(s.skippedFiles(), System.out);
+    }
+
+    private static Optional<String> unknown(RunSummary s, String what) {
+        return Optional.ofNullable(s.unknown().get(what)).map(reason -> "unknown (" + reason + ")");
     }
 
     /** The progress bar, and the run's addresses when it starts. */
@@ -254,7 +286,8 @@ public final class RunCommand implements Callable<Integer> {
 
         @Override
         public void started(StreamingRun.Started s) {
-            info.println("run " + s.runId() + (s.resumed() ? " continues" : " starts") + " in " + s.runDir());
+            info.println("run " + s.runId() + (s.resumed() ? " continues from step " + s.fromStep() : " starts")
+                    + " in " + s.runDir());
             info.println("Kafka: " + s.bootstrapServers());
             info.println("Flink Web UI: " + s.webUi() + "#/job/running/" + s.jobId() + "/overview");
             progress = Progress.start("stream", steps, s.fromStep());
@@ -265,6 +298,12 @@ public final class RunCommand implements Callable<Integer> {
             if (progress != null) {
                 progress.update(m.step() + 1, TrainCommand.status(m));
             }
+        }
+
+        /** On standard error, on a line of its own below the progress bar. */
+        @Override
+        public void notice(String line) {
+            System.err.println(progress == null ? line : System.lineSeparator() + line);
         }
 
         @Override

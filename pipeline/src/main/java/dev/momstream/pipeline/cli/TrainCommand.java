@@ -5,6 +5,7 @@ import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.data.Corpus;
 import dev.momstream.trainer.data.TokenCorpus;
+import dev.momstream.trainer.io.DirectoryLock;
 import dev.momstream.trainer.run.MetricsLog;
 import dev.momstream.trainer.run.OfflineRun;
 import dev.momstream.trainer.run.StepMetrics;
@@ -68,6 +69,12 @@ public final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Configs configs = model.resolve(overrides);
         Path dir = OutDirectory.check(out != null ? out : Path.of("runs", model.preset + "-" + model.size));
+        try (DirectoryLock lock = DirectoryLock.acquire(dir)) {
+            return train(configs, dir);
+        }
+    }
+
+    private int train(Configs configs, Path dir) throws Exception {
         TokenCorpus corpus = TokenCorpus.of(data == null ? Corpus.bundled() : Corpus.fromPath(data));
         OfflineRun.Options options = new OfflineRun.Options(configs, dir, steps,
                 evalEvery, evalTokens, checkpointEvery, resume, initFrom, device.name);

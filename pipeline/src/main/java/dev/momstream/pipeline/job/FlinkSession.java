@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 import java.util.stream.Stream;
@@ -53,17 +54,28 @@ public final class FlinkSession {
      */
     public static Submitted local(JobConfig c, Optional<Path> restoreFrom, Taps taps, InetAddress webUiBind)
             throws Exception {
+        return local(PretrainingJob.configuration(c, restoreFrom), c.runDir(), c.options().parallelism(), webUiBind,
+                jobName(c), env -> PretrainingJob.define(env, c, taps));
+    }
+
+    /**
+     * Runs a job that {@code define} adds to the environment on a MiniCluster in this JVM, as
+     * {@link #local(JobConfig, Optional, Taps, InetAddress)} does, with its temporary files under
+     * {@code dir}.
+     */
+    public static Submitted local(Configuration job, Path dir, int slots, InetAddress webUiBind, String name,
+                                  Consumer<StreamExecutionEnvironment> define) throws Exception {
         for (int attempt = 1; ; attempt++) {
             // a port found free can be taken by another process before Flink binds it (seen with
             // several test suites starting clusters at once): then try a port the system picks
             int port = webPort(webUiBind, attempt == 1 ? DEFAULT_WEB_PORT : 0);
-            Configuration conf = PretrainingJob.configuration(c, restoreFrom);
-            conf.addAll(miniCluster(c, webUiBind, port));
+            Configuration conf = new Configuration(job);
+            conf.addAll(miniCluster(dir, slots, webUiBind, port));
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
-            PretrainingJob.define(env, c, taps);
+            define.accept(env);
             JobClient client;
             try {
-                client = env.executeAsync(jobName(c));
+                client = env.executeAsync(name);
             } catch (Exception e) {
                 if (attempt == BIND_ATTEMPTS || ExceptionUtils.findThrowable(e, BindException.class).isEmpty()) {
                     throw e;
@@ -87,9 +99,9 @@ public final class FlinkSession {
      * directories, web upload directory) go to {@code <run>/flink-tmp}, so that a killed run
      * leaves them in its own directory rather than in /tmp.
      */
-    static Configuration miniCluster(JobConfig c, InetAddress webUiBind, int port) {
+    private static Configuration miniCluster(Path dir, int slots, InetAddress webUiBind, int port) {
         String loopback = InetAddress.getLoopbackAddress().getHostAddress();
-        String tmp = c.runDir().resolve(RunDirectory.FLINK_TMP).toString();
+        String tmp = dir.resolve(RunDirectory.FLINK_TMP).toString();
         Configuration conf = new Configuration();
         conf.set(RestOptions.BIND_ADDRESS, webUiBind.getHostAddress());
         conf.set(RestOptions.PORT, port);
@@ -99,7 +111,7 @@ public final class FlinkSession {
         conf.set(WebOptions.CANCEL_ENABLE, false);
         conf.set(CoreOptions.TMP_DIRS, tmp);
         conf.set(WebOptions.TMP_DIR, tmp);
-        conf.set(TaskManagerOptions.NUM_TASK_SLOTS, c.options().parallelism());
+        conf.set(TaskManagerOptions.NUM_TASK_SLOTS, slots);
         return conf;
     }
 
@@ -122,9 +134,9 @@ public final class FlinkSession {
     /**
      * The jars a remote cluster needs for this job: this application's class path minus what a
      * Flink cluster provides itself (Flink's own jars other than connectors, logging) and the
-     * native engine (DJL and libtorch, which must sit on the cluster's class path: a job class
-     * loader cannot load a native library a second time after a restart). Class directories (a
-     * run from an IDE or a build's test phase) are packed into temporary jars.
+     * native engines (DJL with libtorch, and ONNX Runtime, which must sit on the cluster's class
+     * path: a job class loader cannot load a native library that another one has loaded). Class
+     * directories (a run from an IDE or a build's test phase) are packed into temporary jars.
      */
     public static List<String> jobJars() throws IOException {
         List<Path> jars = new ArrayList<>();
@@ -158,12 +170,13 @@ public final class FlinkSession {
     private static boolean providedByCluster(String jar) {
         return (jar.startsWith("flink-") && !jar.startsWith("flink-connector-"))
                 || jar.startsWith("log4j-") || jar.startsWith("slf4j-")
-                || jar.startsWith("api-0.") || jar.startsWith("pytorch-")
+                || jar.startsWith("api-0.") || jar.startsWith("pytorch-") || jar.startsWith("onnxruntime")
                 || jar.startsWith("kafka_") || (jar.startsWith("kafka-") && !jar.startsWith("kafka-clients"))
                 || jar.startsWith("scala-");
     }
 
-    private static String jobName(JobConfig c) {
+    /** The job's name in Flink: the same whoever submits it (this class, or the job jar in deploy/). */
+    public static String jobName(JobConfig c) {
         return "mom-stream " + c.runId();
     }
 

@@ -22,12 +22,21 @@ import java.util.Objects;
  *                             the longest checkpoint, below the broker's 15 min maximum
  * @param unalignedCheckpoints whether checkpoint barriers may overtake buffered windows (see
  *                             {@link PretrainingJob})
+ * @param exportVersions       whether every published version is exported to ONNX (under
+ *                             {@code versions/v<id>/onnx/}) before its event is sent
+ * @param failedCheckpointsToStop the run stops, with the cause, once this many checkpoints in a
+ *                             row have failed (a full disk, say): what was published stays, and the
+ *                             run continues from its newest completed checkpoint when started again.
+ *                             Also Flink's tolerable checkpoint failures, so that a checkpoint that
+ *                             fails on the JobManager does not restart the job before that
  */
-public record JobOptions(int parallelism, int trainerParallelism, Duration checkpointInterval, int maxRecordBytes, int restartAttempts,
-                         Duration restartDelay, Duration transactionTimeout, boolean unalignedCheckpoints) {
+public record JobOptions(int parallelism, int trainerParallelism, Duration checkpointInterval, int maxRecordBytes,
+                         int restartAttempts, Duration restartDelay, Duration transactionTimeout,
+                         boolean unalignedCheckpoints, boolean exportVersions, int failedCheckpointsToStop) {
 
     public static final int DEFAULT_PARALLELISM = 1;
     public static final int DEFAULT_CHECKPOINT_SECONDS = 10;
+    public static final int DEFAULT_FAILED_CHECKPOINTS_TO_STOP = 5;
     /** The replicas' maximum parallelism (Flink's upper bound for a later rescale). */
     public static final int MAX_TRAINERS = 128;
     /** Kafka's default {@code transaction.max.timeout.ms}: brokers refuse longer transactions. */
@@ -53,6 +62,9 @@ public record JobOptions(int parallelism, int trainerParallelism, Duration check
         if (restartAttempts < 0) {
             problems.add("restartAttempts=" + restartAttempts + " must not be negative");
         }
+        if (failedCheckpointsToStop < 1) {
+            problems.add("failedCheckpointsToStop=" + failedCheckpointsToStop + " must be at least 1");
+        }
         if (transactionTimeout.compareTo(MAX_TRANSACTION_TIMEOUT) > 0) {
             problems.add("transactionTimeout=" + transactionTimeout
                     + " is above Kafka's default transaction.max.timeout.ms (15 min)");
@@ -62,10 +74,14 @@ public record JobOptions(int parallelism, int trainerParallelism, Duration check
         }
     }
 
-    /** 10 s exactly-once checkpoints (unaligned), 1 MiB records, 10 restarts 5 s apart, 5 min transactions. */
+    /**
+     * 10 s exactly-once checkpoints (unaligned), 1 MiB records, 10 restarts 5 s apart, 5 min
+     * transactions, every version exported to ONNX, a stop after 5 failed checkpoints in a row.
+     */
     public static JobOptions defaults() {
         return new JobOptions(DEFAULT_PARALLELISM, 1, Duration.ofSeconds(DEFAULT_CHECKPOINT_SECONDS),
-                DocumentDecoder.DEFAULT_MAX_BYTES, 10, Duration.ofSeconds(5), Duration.ofMinutes(5), true);
+                DocumentDecoder.DEFAULT_MAX_BYTES, 10, Duration.ofSeconds(5), Duration.ofMinutes(5), true, true,
+                DEFAULT_FAILED_CHECKPOINTS_TO_STOP);
     }
 
     public Builder toBuilder() {
@@ -82,6 +98,8 @@ public record JobOptions(int parallelism, int trainerParallelism, Duration check
         private Duration restartDelay;
         private Duration transactionTimeout;
         private boolean unalignedCheckpoints;
+        private boolean exportVersions;
+        private int failedCheckpointsToStop;
 
         private Builder(JobOptions o) {
             parallelism = o.parallelism;
@@ -92,6 +110,8 @@ public record JobOptions(int parallelism, int trainerParallelism, Duration check
             restartDelay = o.restartDelay;
             transactionTimeout = o.transactionTimeout;
             unalignedCheckpoints = o.unalignedCheckpoints;
+            exportVersions = o.exportVersions;
+            failedCheckpointsToStop = o.failedCheckpointsToStop;
         }
 
         public Builder parallelism(int v) {
@@ -130,9 +150,19 @@ public record JobOptions(int parallelism, int trainerParallelism, Duration check
             return this;
         }
 
+        public Builder exportVersions(boolean v) {
+            exportVersions = v;
+            return this;
+        }
+
+        public Builder failedCheckpointsToStop(int v) {
+            failedCheckpointsToStop = v;
+            return this;
+        }
+
         public JobOptions build() {
             return new JobOptions(parallelism, trainerParallelism, checkpointInterval, maxRecordBytes, restartAttempts,
-                    restartDelay, transactionTimeout, unalignedCheckpoints);
+                    restartDelay, transactionTimeout, unalignedCheckpoints, exportVersions, failedCheckpointsToStop);
         }
     }
 }

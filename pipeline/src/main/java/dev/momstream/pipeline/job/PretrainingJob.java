@@ -10,7 +10,8 @@ import dev.momstream.operators.diloco.BySequence;
 import dev.momstream.operators.diloco.NumberedBatch;
 import dev.momstream.operators.diloco.ReplicaOperator;
 import dev.momstream.operators.diloco.SequenceBatches;
-import dev.momstream.operators.pack.PackFunction;
+import dev.momstream.operators.export.ExportFunction;
+import dev.momstream.operators.pack.PackOperator;
 import dev.momstream.operators.records.Batch;
 import dev.momstream.operators.records.RawRecord;
 import dev.momstream.operators.records.TokenizedDoc;
@@ -23,6 +24,7 @@ import dev.momstream.operators.train.TrainSpec;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -35,6 +37,7 @@ import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.transformations.PartitionTransformation;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -49,12 +52,16 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  *
  * <pre>
  * text.train --(p)--> tokenize --> pack --(1)--> batch --> train ---- metrics --> train.metrics
- *                        '-- dead letters           input 2 ^   '--- events ---> model.events
+ *                        '-- dead letters           input 2 ^   '--- events --> export --> model.events
  * text.eval  --(1)--> tokenize --> pack -------------------'
  *                        '-- dead letters --> text.deadletter
  * </pre>
  * With several trainers (DiLoCo replicas) a {@code sequence} operator numbers the batches after
  * {@code batch}, and {@code train} runs at parallelism P (see {@link #replicas}).
+ *
+ * The export step turns each published version into ONNX on a thread of its own and sends its
+ * event only then, with the export's path and checksum (see {@link ExportFunction}): the trainer
+ * never waits for it.
  *
  * The validation data has a source of its own: the trainer thread is the bottleneck, so in a
  * shared chain the validation records would wait behind all training data read before them.
@@ -76,12 +83,19 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  */
 public final class PretrainingJob {
 
+    /**
+     * Published versions waiting for their export, at most (one per checkpoint, so minutes of
+     * failing exports); beyond it the trainer waits to publish.
+     */
+    private static final int EXPORT_QUEUE = 1000;
+
     private PretrainingJob() {
     }
 
     /**
      * The Flink configuration of the job: exactly-once checkpoints every interval, retained on
-     * cancellation under {@code <run>/flink-checkpoints}, fixed-delay restarts, and
+     * cancellation under {@code <run>/flink-checkpoints}, as many failed checkpoints in a row
+     * tolerated as stop the run, fixed-delay restarts, and
      * {@code restoreFrom} (a retained checkpoint) when resuming.
      */
     public static Configuration configuration(JobConfig c, Optional<Path> restoreFrom) {
@@ -93,6 +107,7 @@ public final class PretrainingJob {
         conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
                 ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
         conf.set(CheckpointingOptions.ENABLE_UNALIGNED, c.options().unalignedCheckpoints());
+        conf.set(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER, c.options().failedCheckpointsToStop());
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, c.options().restartAttempts());
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, c.options().restartDelay());
@@ -128,7 +143,12 @@ public final class PretrainingJob {
         taps.metrics().apply(results)
                 .sinkTo(sink(c, Topic.TRAIN_METRICS, "metrics", (TrainMetrics m) -> m.runId()))
                 .name("metrics-sink").uid("metrics-sink").setParallelism(1).disableChaining();
-        (c.diloco() ? events.rebalance() : events)
+        // Present whether or not exports are on, so that a run can switch them off and still restore.
+        DataStream<ModelEvent> announced = AsyncDataStream.orderedWait(c.diloco() ? events.rebalance() : events,
+                        new ExportFunction(spec.runDir(), spec.options().keepVersions(), c.options().exportVersions()),
+                        0, TimeUnit.MILLISECONDS, EXPORT_QUEUE)
+                .name("export").uid("export").setParallelism(1).setMaxParallelism(1).disableChaining();
+        announced
                 .sinkTo(sink(c, Topic.MODEL_EVENTS, "events", (ModelEvent e) -> e.runId()))
                 .name("events-sink").uid("events-sink").setParallelism(1).disableChaining();
     }
@@ -166,8 +186,9 @@ public final class PretrainingJob {
                 .sinkTo(sink(c, Topic.TEXT_DEADLETTER, "deadletters-" + name,
                         (DeadLetter d) -> d.sourceTopic() + "-" + d.partition() + "-" + d.offset()))
                 .name("dead-letter-sink-" + name).uid("dead-letter-sink-" + name).setParallelism(parallelism);
-        return docs.process(new PackFunction(c.train().configs().windowLength()))
-                .name("pack-" + name).uid("pack-" + name).setParallelism(parallelism);
+        return docs.transform("pack-" + name, TypeInformation.of(Window.class),
+                        new PackOperator(c.train().configs().windowLength()))
+                .uid("pack-" + name).setParallelism(parallelism);
     }
 
     private static KafkaSource<RawRecord> source(JobConfig c, Topic topic, String name) {

@@ -1,13 +1,17 @@
 package dev.momstream.pipeline.job;
 
 import dev.momstream.operators.train.RunLayout;
+import dev.momstream.trainer.checkpoint.Checkpoint;
 import dev.momstream.trainer.config.Configs;
 import dev.momstream.trainer.config.Json;
+import dev.momstream.trainer.io.DirectoryLock;
 import dev.momstream.trainer.run.MetricsLog;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.regex.Matcher;
@@ -17,11 +21,13 @@ import java.util.stream.Stream;
 /**
  * A streaming run's directory:
  * <pre>
- * run.json            run id and the configurations it started with
+ * mom.lock            held by the one process writing here (see {@link DirectoryLock}), with its PID
+ * run.json            run id and the configurations it started with, written once its job started
  * config.json         the same configurations in the trainer's format (what `mom eval` reads)
  * kafka/              the embedded broker's data, when the run started one
  * flink-checkpoints/  Flink's checkpoints (&lt;job id&gt;/chk-&lt;n&gt;), the newest retained on cancel
- * flink-tmp/          the MiniCluster's temporary files, removed on a clean stop (not after kill -9)
+ * flink-tmp/          the MiniCluster's temporary files, removed on a clean stop, and after kill -9
+ *                     at the next start
  * flink-cluster/      the local multi-process cluster of a run with several trainers: conf/, log/
  * sync/               the trainers' synchronisation rounds (several trainers)
  * checkpoints/        trainer checkpoints, ckpt-&lt;checkpoint id&gt;/ (with several trainers replica-&lt;k&gt;/ and
@@ -30,7 +36,9 @@ import java.util.stream.Stream;
  * metrics.jsonl       one line per logged step (the offline run's format), plus plots
  * </pre>
  * A run continues where it stopped when started again on the same directory: same run id, same
- * configurations, restored from the newest retained Flink checkpoint.
+ * configurations, restored from the newest retained Flink checkpoint. A directory whose job never
+ * started holds no {@code run.json}, and one whose job never completed a checkpoint holds
+ * nothing to continue from: both start a new run.
  */
 public final class RunDirectory {
 
@@ -41,6 +49,7 @@ public final class RunDirectory {
     public static final String FLINK_TMP = "flink-tmp";
     public static final String FLINK_CLUSTER = "flink-cluster";
     private static final Pattern CHK = Pattern.compile("chk-(\\d+)");
+    private static final Pattern TRAINER_CHECKPOINT = Pattern.compile("ckpt-(\\d+)");
     private static final Pattern UNSAFE = Pattern.compile("[^a-zA-Z0-9._-]");
 
     /**
@@ -84,15 +93,40 @@ public final class RunDirectory {
         return Files.exists(file) ? Optional.of(Json.read(Files.readString(file), RunInfo.class)) : Optional.empty();
     }
 
-    /** Starts a new run here: a fresh run id derived from the directory name. */
-    public RunInfo create(Configs configs, boolean diloco) throws IOException {
+    /** A new run for this directory: a fresh run id derived from the directory name; nothing is written. */
+    public RunInfo newRun(Configs configs, boolean diloco) {
         String base = UNSAFE.matcher(dir.getFileName().toString()).replaceAll("_");
-        RunInfo info = new RunInfo(base + "-" + UUID.randomUUID().toString().substring(0, 8), configs,
+        return new RunInfo(base + "-" + UUID.randomUUID().toString().substring(0, 8), configs,
                 System.currentTimeMillis(), diloco);
+    }
+
+    /** Makes this directory the run {@code info} (once its job has started). */
+    public void record(RunInfo info) throws IOException {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve(RUN_FILE), Json.write(info));
-        Files.writeString(dir.resolve(CONFIG_FILE), Json.write(configs));
-        return info;
+        Files.writeString(dir.resolve(CONFIG_FILE), Json.write(info.configs()));
+    }
+
+    /**
+     * Removes {@code flink-tmp/}: a clean stop leaves nothing there, so what is left belongs to a
+     * run that was killed (the caller holds the directory's lock, so no live run uses it).
+     *
+     * @return how many files were removed
+     */
+    public long removeFlinkTmp() throws IOException {
+        Path tmp = dir.resolve(FLINK_TMP);
+        if (!Files.exists(tmp, LinkOption.NOFOLLOW_LINKS)) {
+            return 0;
+        }
+        List<Path> doomed;
+        try (Stream<Path> walk = Files.walk(tmp)) {
+            doomed = walk.sorted(Comparator.reverseOrder()).toList();
+        }
+        long files = doomed.stream().filter(p -> !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).count();
+        for (Path p : doomed) {
+            Files.delete(p);
+        }
+        return files;
     }
 
     /** The newest retained Flink checkpoint ({@code flink-checkpoints/<job>/chk-<n>} with metadata). */
@@ -106,6 +140,41 @@ public final class RunDirectory {
                     .filter(p -> Files.exists(p.resolve("_metadata")))
                     .max(Comparator.comparingLong(RunDirectory::checkpointId));
         }
+    }
+
+    /**
+     * The trainer's step in a retained Flink checkpoint: that of the newest trainer checkpoint
+     * written at or before it (a checkpoint with no step since the previous one reuses that one's
+     * files, and later ones were never completed). With DiLoCo replicas, the global weights' step
+     * ({@code ckpt-<id>/global/}).
+     */
+    public long restoredStep(Path retained) throws IOException {
+        long id = checkpointId(retained);
+        Path checkpoints = layout().checkpoints();
+        Optional<Path> trainer = Optional.empty();
+        if (Files.isDirectory(checkpoints)) {
+            try (Stream<Path> entries = Files.list(checkpoints)) {
+                trainer = entries.mapToLong(RunDirectory::trainerCheckpointId).filter(n -> n >= 0 && n <= id).boxed()
+                        .sorted(Comparator.reverseOrder()).map(this::stepRecord).flatMap(Optional::stream).findFirst();
+            }
+        }
+        return Checkpoint.readState(trainer.orElseThrow(() -> new IllegalStateException(retained + " is a retained"
+                + " Flink checkpoint, but " + checkpoints + " holds no trainer checkpoint written at or before it")))
+                .step();
+    }
+
+    /**
+     * Where trainer checkpoint {@code ckpt-<n>} records its step: in itself, or with DiLoCo replicas
+     * in its global weights; neither when it holds only replicas' files (replica 0 reused older ones).
+     */
+    private Optional<Path> stepRecord(long n) {
+        return Stream.of(layout().checkpoint(n), layout().globalCheckpoint(n))
+                .filter(p -> Files.exists(p.resolve(Checkpoint.STATE))).findFirst();
+    }
+
+    private static long trainerCheckpointId(Path p) {
+        Matcher m = TRAINER_CHECKPOINT.matcher(p.getFileName().toString());
+        return m.matches() ? Long.parseLong(m.group(1)) : -1;
     }
 
     /** The id of a retained Flink checkpoint ({@code chk-<id>}), -1 for another name. */

@@ -49,6 +49,10 @@ public final class RunMonitor implements AutoCloseable {
         List<ModelEvent> events = new ArrayList<>();
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(timeout)) {
             if (r.topic().equals(metricsTopic)) {
+                String type = RecordJson.typeOf(r.headers());
+                if (type != null && !type.equals(TrainMetrics.class.getSimpleName())) {
+                    continue; // e.g. the inference job's EvalMetrics
+                }
                 TrainMetrics m = RecordJson.fromJson(r.value(), TrainMetrics.class);
                 if (m.runId().equals(runId)) {
                     metrics.add(m);

@@ -8,11 +8,17 @@ import dev.momstream.trainer.config.Json;
 import dev.momstream.trainer.run.MetricsLog;
 import dev.momstream.trainer.run.StepMetrics;
 import java.awt.image.BufferedImage;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -85,6 +91,31 @@ class OfflineCliTest {
         BufferedImage routing = ImageIO.read(run.resolve("routing.png").toFile());
         assertEquals(900, loss.getWidth());
         assertTrue(routing.getHeight() > 8 * 26, "one row per (chunk, step, round): 8 rows");
+    }
+
+    /**
+     * A second writer on one --out is refused before it touches anything, naming the PID the
+     * holder wrote into the lock file; once the holder lets go, the directory is free.
+     */
+    @Test
+    void aSecondTrainOnALockedOutIsRefusedNamingTheHoldersPid(@TempDir Path dir) throws Exception {
+        Path run = Files.createDirectories(dir.resolve("run"));
+        String[] train = args(new String[] {"train", "--steps", "2", "--out", run.toString(), "--eval-tokens", "64"});
+        try (FileChannel holder = FileChannel.open(run.resolve("mom.lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.READ, StandardOpenOption.WRITE);
+             FileLock lock = holder.lock()) {
+            holder.write(ByteBuffer.wrap("4242\n".getBytes(StandardCharsets.UTF_8)));
+            CliRun refused = CliRun.of(train);
+            assertEquals(1, refused.exit(), refused.out());
+            assertTrue(refused.err().contains("error: " + run + " is in use by another mom process (PID 4242"),
+                    refused.err());
+            try (Stream<Path> files = Files.list(run)) {
+                assertEquals(List.of(run.resolve("mom.lock")), files.toList(), "the refused run wrote nothing");
+            }
+        }
+        CliRun free = CliRun.of(train);
+        assertEquals(0, free.exit(), free.err());
+        assertEquals(ProcessHandle.current().pid() + "\n", Files.readString(run.resolve("mom.lock")));
     }
 
     @Test

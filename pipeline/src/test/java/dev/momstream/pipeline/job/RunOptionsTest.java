@@ -26,6 +26,7 @@ class RunOptionsTest {
         assertEquals(JobOptions.defaults(), o.job());
         assertEquals(DocumentDecoder.DEFAULT_MAX_BYTES, o.job().maxRecordBytes());
         assertEquals(Duration.ofSeconds(JobOptions.DEFAULT_CHECKPOINT_SECONDS), o.job().checkpointInterval());
+        assertEquals(JobOptions.DEFAULT_FAILED_CHECKPOINTS_TO_STOP, o.job().failedCheckpointsToStop());
 
         RunOptions changed = RunOptions.builder(Path.of("run"), TINY)
                 .trainer(t -> t.eval(10, 16))
@@ -45,10 +46,11 @@ class RunOptionsTest {
     @Test
     void badValuesFailNamingEveryOne() {
         IllegalArgumentException job = assertThrows(IllegalArgumentException.class,
-                () -> JobOptions.defaults().toBuilder().parallelism(0).maxRecordBytes(0)
+                () -> JobOptions.defaults().toBuilder().parallelism(0).maxRecordBytes(0).failedCheckpointsToStop(0)
                         .transactionTimeout(Duration.ofMinutes(20)).build());
         assertTrue(job.getMessage().contains("parallelism=0 must be at least 1")
                 && job.getMessage().contains("maxRecordBytes=0 must be at least 1")
+                && job.getMessage().contains("failedCheckpointsToStop=0 must be at least 1")
                 && job.getMessage().contains("transactionTimeout=PT20M"), job.getMessage());
         IllegalArgumentException trainer = assertThrows(IllegalArgumentException.class,
                 () -> RunOptions.builder(Path.of("run"), TINY).trainer(t -> t.stopAtStep(-1).metricsEvery(0)));

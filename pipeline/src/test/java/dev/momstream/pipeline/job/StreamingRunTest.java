@@ -19,7 +19,10 @@ class StreamingRunTest {
 
     @Test
     void aSingleTrainerRunIsNotContinuedAsReplicas(@TempDir Path dir) throws Exception {
-        new RunDirectory(dir).create(TINY, false);
+        RunDirectory runDir = new RunDirectory(dir);
+        runDir.record(runDir.newRun(TINY, false));
+        Files.createDirectories(dir.resolve(RunDirectory.FLINK_CHECKPOINTS).resolve("job").resolve("chk-3"))
+                .resolve("_metadata").toFile().createNewFile();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> start(dir, 2, 100));
         assertTrue(e.getMessage().contains("cannot be split into 2 DiLoCo replicas"), e.getMessage());
         assertFalse(Files.exists(dir.resolve(RunDirectory.KAFKA)), "a broker was started");

@@ -23,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +32,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -49,16 +51,35 @@ final class Streams {
     private Streams() {
     }
 
-    /** The JVM's shared broker (started on first use, stopped by its own shutdown hook). */
+    /**
+     * The JVM's shared broker, started on first use; at JVM exit it is stopped and its temporary
+     * directory removed.
+     */
     static synchronized KafkaSettings sharedBroker() {
         if (broker == null) {
             try {
-                broker = EmbeddedKafka.start(Files.createTempDirectory("mom-stream-test-kafka"));
+                Path data = Files.createTempDirectory("mom-stream-test-kafka");
+                broker = EmbeddedKafka.start(data);
+                EmbeddedKafka started = broker;
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    started.close();
+                    deleteTree(data);
+                }, "shared-broker-cleanup"));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
         }
         return KafkaSettings.defaults().withBootstrapServers(broker.bootstrapServers());
+    }
+
+    private static void deleteTree(Path root) {
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            System.err.println("Cannot remove the shared broker's data " + root + ": " + e);
+        }
     }
 
     /** Topics of their own for one test on a shared broker, created. */

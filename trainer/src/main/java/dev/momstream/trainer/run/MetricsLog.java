@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.momstream.trainer.config.Json;
 import java.io.BufferedWriter;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,11 +23,37 @@ public final class MetricsLog implements AutoCloseable {
         this.out = out;
     }
 
-    /** Opens {@code runDir/metrics.jsonl} for appending (a resumed run continues the file). */
+    /**
+     * Opens {@code runDir/metrics.jsonl} for appending (a resumed run continues the file). A torn
+     * last line (a kill or a full disk mid-write) is cut off first: appended to, it would become a
+     * broken line in the middle.
+     */
     public static MetricsLog append(Path runDir) throws IOException {
         Files.createDirectories(runDir);
-        return new MetricsLog(Files.newBufferedWriter(runDir.resolve(FILE), StandardCharsets.UTF_8,
+        Path file = runDir.resolve(FILE);
+        if (Files.exists(file)) {
+            cutTornLine(file);
+        }
+        return new MetricsLog(Files.newBufferedWriter(file, StandardCharsets.UTF_8,
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND));
+    }
+
+    private static void cutTornLine(Path file) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long end = channel.size();
+            ByteBuffer one = ByteBuffer.allocate(1);
+            while (end > 0) {
+                one.clear();
+                channel.read(one, end - 1);
+                if (one.get(0) == '\n') {
+                    break;
+                }
+                end--;
+            }
+            if (end < channel.size()) {
+                channel.truncate(end);
+            }
+        }
     }
 
     public void write(StepMetrics m) throws IOException {

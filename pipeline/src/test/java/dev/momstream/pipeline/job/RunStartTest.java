@@ -1,0 +1,119 @@
+package dev.momstream.pipeline.job;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.momstream.trainer.checkpoint.Checkpoint;
+import dev.momstream.trainer.config.Configs;
+import dev.momstream.trainer.config.Json;
+import dev.momstream.trainer.config.ModelSize;
+import dev.momstream.trainer.config.Preset;
+import dev.momstream.trainer.run.MetricsLog;
+import dev.momstream.trainer.run.StepMetrics;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * How a start reads the directory it is given: only a run with a checkpoint to continue from is
+ * continued; anything else a failed start left is replaced by a new run, which streams its input.
+ */
+class RunStartTest {
+
+    private static final Configs TINY = Configs.of(Preset.MOM, ModelSize.TINY);
+
+    @TempDir
+    Path dir;
+
+    private RunOptions options(Configs configs, Feed feed) {
+        return RunOptions.builder(dir, configs).feed(feed).build();
+    }
+
+    @Test
+    void aDirectoryWithoutARunStartsOneAndWritesNothingYet() throws IOException {
+        RunStart start = RunStart.plan(new RunDirectory(dir), options(TINY, Feed.bundled()));
+        assertFalse(start.resumed());
+        assertEquals(List.of(), start.notices());
+        assertTrue(start.info().runId().startsWith(dir.getFileName() + "-"));
+        assertFalse(Files.exists(dir.resolve(RunDirectory.RUN_FILE)), "a run is recorded once its job started");
+    }
+
+    @Test
+    void aRunThatNeverCompletedACheckpointIsReplacedByANewRun() throws IOException {
+        RunDirectory runDir = new RunDirectory(dir);
+        RunDirectory.RunInfo failed = runDir.newRun(TINY, false);
+        runDir.record(failed);
+        RunStart start = RunStart.plan(runDir, options(TINY, Feed.of(Path.of("texts"))));
+        assertFalse(start.resumed(), "a new run streams its input");
+        assertNotEquals(failed.runId(), start.info().runId());
+        assertEquals(List.of("run " + failed.runId() + " in " + runDir.path() + " never completed a checkpoint: a new"
+                + " run starts in its place"), start.notices());
+
+        try (MetricsLog log = MetricsLog.append(dir)) {
+            log.write(new StepMetrics(0, 10.0, 0.0, 1e-3, 1.0, 128, 100.0, 0.0, 1.0, Map.of(), false, null, 0));
+        }
+        IllegalStateException trained = assertThrows(IllegalStateException.class,
+                () -> RunStart.plan(runDir, options(TINY, Feed.none())));
+        assertTrue(trained.getMessage().contains("has logged training steps but no retained Flink checkpoint"),
+                trained.getMessage());
+    }
+
+    @Test
+    void aContinuedRunNamesTheOptionsItIgnoresAndStartsAtItsCheckpointsStep() throws IOException {
+        RunDirectory runDir = new RunDirectory(dir);
+        RunDirectory.RunInfo info = runDir.newRun(TINY, false);
+        runDir.record(info);
+        Files.createDirectories(dir.resolve(RunDirectory.FLINK_CHECKPOINTS).resolve("job").resolve("chk-7"))
+                .resolve("_metadata").toFile().createNewFile();
+        trainerCheckpoint(5, 40);
+        trainerCheckpoint(8, 48); // written for a checkpoint that did not complete
+
+        Configs changed = TINY.withTrain(TINY.train().toBuilder().lr(0.01).build());
+        RunStart start = RunStart.plan(runDir, options(changed, Feed.of(Path.of("more-texts"))));
+        assertTrue(start.resumed());
+        assertEquals(info.runId(), start.info().runId());
+        assertEquals(40, start.restoredStep());
+        assertEquals(List.of(
+                "warning: run " + info.runId() + " continues with the configuration it started with (run.json);"
+                        + " ignored here: lr=0.01 (run: " + TINY.train().lr() + ")",
+                "warning: more-texts is not streamed: run " + info.runId() + " continues, and its input was streamed"
+                        + " when it started (`mom produce` sends more text)"), start.notices());
+        assertEquals(List.of(), RunStart.plan(runDir, options(TINY, Feed.bundled())).notices(),
+                "the bundled corpus is the default, not an option given");
+    }
+
+    @Test
+    void aRunOfReplicasStartsAtTheStepOfItsGlobalWeights() throws IOException {
+        RunDirectory runDir = new RunDirectory(dir);
+        runDir.record(runDir.newRun(TINY, true));
+        Files.createDirectories(dir.resolve(RunDirectory.FLINK_CHECKPOINTS).resolve("job").resolve("chk-9"))
+                .resolve("_metadata").toFile().createNewFile();
+        stateIn(runDir.layout().globalCheckpoint(4), 50);
+        stateIn(runDir.layout().replicaCheckpoint(4, 0), 50);
+        // replica 1 trained on after the last synchronisation; replica 0 reused global/ of checkpoint 4
+        stateIn(runDir.layout().replicaCheckpoint(9, 1), 53);
+        RunStart start = RunStart.plan(runDir, RunOptions.builder(dir, TINY).feed(Feed.none()).steps(2L * TINY.train().syncEvery())
+                .job(j -> j.trainerParallelism(2)).build());
+        assertTrue(start.resumed());
+        assertTrue(start.info().diloco());
+        assertEquals(50, start.restoredStep());
+    }
+
+    /** A trainer checkpoint's state.json (what the step is read from) for Flink checkpoint {@code id}. */
+    private void trainerCheckpoint(long id, long step) throws IOException {
+        stateIn(new RunDirectory(dir).layout().checkpoint(id), step);
+    }
+
+    private static void stateIn(Path checkpoint, long step) throws IOException {
+        Path ckpt = Files.createDirectories(checkpoint);
+        Files.writeString(ckpt.resolve(Checkpoint.STATE), Json.write(new Checkpoint.State("1", step, step * 128, 0, 0,
+                step, 1e-3, 1, "float32", null, "2026-01-01T00:00:00Z")));
+    }
+}
