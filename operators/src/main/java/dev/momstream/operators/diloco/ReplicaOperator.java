@@ -87,7 +87,8 @@ import org.slf4j.LoggerFactory;
  * and sends the metrics, its own training loss per step.
  *
  * <p><b>Stopping.</b> The stop step must be a synchronisation step; there every replica finishes
- * the round and then parks like {@link TrainOperator}, reading no input.
+ * the round and then holds what arrives, up to {@link #MAX_HELD_STOPPED_TOKENS}, so that a stop's
+ * savepoint (aligned) can pass; beyond that it parks like {@link TrainOperator}, reading no input.
  */
 public final class ReplicaOperator extends AbstractStreamOperator<TrainMetrics>
         implements TwoInputStreamOperator<NumberedBatch, Window, TrainMetrics> {
@@ -95,6 +96,12 @@ public final class ReplicaOperator extends AbstractStreamOperator<TrainMetrics>
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaOperator.class);
     private static final long PARK_MILLIS = 100;
+    /**
+     * Tokens a stopped replica holds before it parks (64 MiB of them). Until then it reads its
+     * input, so that the aligned barrier of a stop's savepoint reaches it and the savepoint holds
+     * no batch in flight; beyond, it reads none (back-pressure), and a savepoint cannot complete.
+     */
+    static final long MAX_HELD_STOPPED_TOKENS = 16L << 20;
     private static final long MAX_POLL_MILLIS = 50;
 
     private final TrainSpec spec;
@@ -356,16 +363,26 @@ public final class ReplicaOperator extends AbstractStreamOperator<TrainMetrics>
                 return;
             }
         }
-        if (!held.isEmpty() && (!stopped() || getContainingTask().isRunning())) {
+        if (!held.isEmpty() && (!stopped() || (holdsTooMuch() && getContainingTask().isRunning()))) {
             mailbox.execute(this::drainLater, "train held batches");
         }
     }
 
+    private boolean holdsTooMuch() {
+        long tokens = 0;
+        for (NumberedBatch b : held) {
+            for (Window w : b.batch().windows()) {
+                tokens += w.tokens().length;
+            }
+        }
+        return tokens > MAX_HELD_STOPPED_TOKENS;
+    }
+
     private void drainLater() throws InterruptedException {
-        if (stopped() && !waiting) {
+        if (stopped() && !waiting && holdsTooMuch()) {
             if (!parkLogged) {
-                LOG.info("Replica {} reached step {}: holding the next batch, reading no input until the job stops",
-                        replica, step());
+                LOG.info("Replica {} reached step {} and holds {} batches: reading no more input until the job stops",
+                        replica, step(), held.size());
                 parkLogged = true;
             }
             Thread.sleep(PARK_MILLIS); // parked; cancellation interrupts this

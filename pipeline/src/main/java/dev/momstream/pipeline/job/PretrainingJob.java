@@ -88,6 +88,8 @@ public final class PretrainingJob {
      * failing exports); beyond it the trainer waits to publish.
      */
     private static final int EXPORT_QUEUE = 1000;
+    /** The DiLoCo replicas' uid: their state is found under it in a checkpoint's metadata. */
+    static final String REPLICAS_UID = "train-replicas";
 
     private PretrainingJob() {
     }
@@ -168,7 +170,7 @@ public final class PretrainingJob {
                 new PartitionTransformation<>(numbered.getTransformation(), new BySequence()));
         return routed.connect(validation.global())
                 .transform("train", TypeInformation.of(TrainMetrics.class), new ReplicaOperator(c.train()))
-                .uid("train-replicas").setParallelism(c.options().trainerParallelism())
+                .uid(REPLICAS_UID).setParallelism(c.options().trainerParallelism())
                 .setMaxParallelism(JobOptions.MAX_TRAINERS);
     }
 

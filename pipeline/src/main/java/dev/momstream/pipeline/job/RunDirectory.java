@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -25,7 +26,8 @@ import java.util.stream.Stream;
  * run.json            run id and the configurations it started with, written once its job started
  * config.json         the same configurations in the trainer's format (what `mom eval` reads)
  * kafka/              the embedded broker's data, when the run started one
- * flink-checkpoints/  Flink's checkpoints (&lt;job id&gt;/chk-&lt;n&gt;), the newest retained on cancel
+ * flink-checkpoints/  Flink's checkpoints (&lt;job id&gt;/chk-&lt;n&gt;), the newest retained on cancel; a stop
+ *                     of several trainers' savepoints (savepoints/savepoint-&lt;n&gt;)
  * flink-tmp/          the MiniCluster's temporary files, removed on a clean stop, and after kill -9
  *                     at the next start
  * flink-cluster/      the local multi-process cluster of a run with several trainers: conf/, log/
@@ -48,7 +50,9 @@ public final class RunDirectory {
     public static final String FLINK_CHECKPOINTS = "flink-checkpoints";
     public static final String FLINK_TMP = "flink-tmp";
     public static final String FLINK_CLUSTER = "flink-cluster";
-    private static final Pattern CHK = Pattern.compile("chk-(\\d+)");
+    /** Where a run of replicas keeps the savepoints its stops take, in {@code flink-checkpoints/}. */
+    public static final String SAVEPOINTS = "savepoints";
+    private static final Pattern CHK = Pattern.compile("(?:chk|savepoint)-(\\d+)");
     private static final Pattern TRAINER_CHECKPOINT = Pattern.compile("ckpt-(\\d+)");
     private static final Pattern UNSAFE = Pattern.compile("[^a-zA-Z0-9._-]");
 
@@ -129,7 +133,24 @@ public final class RunDirectory {
         return files;
     }
 
-    /** The newest retained Flink checkpoint ({@code flink-checkpoints/<job>/chk-<n>} with metadata). */
+    public Path savepoints() {
+        return dir.resolve(FLINK_CHECKPOINTS).resolve(SAVEPOINTS);
+    }
+
+    /**
+     * Renames a savepoint that Flink wrote into {@link #savepoints()} after its checkpoint id
+     * ({@code savepoint-<id>}), so that it orders with the retained checkpoints (a file-system
+     * savepoint refers to its files relatively, so it can move).
+     */
+    public Path adoptSavepoint(Path written) throws IOException {
+        Path named = savepoints().resolve("savepoint-" + RestorePoint.checkpointId(written));
+        return Files.move(written, named, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /**
+     * The newest retained Flink checkpoint ({@code flink-checkpoints/<job>/chk-<n>} with metadata)
+     * or savepoint ({@code flink-checkpoints/savepoints/savepoint-<n>}), by checkpoint id.
+     */
     public Optional<Path> latestRetainedCheckpoint() throws IOException {
         Path root = dir.resolve(FLINK_CHECKPOINTS);
         if (!Files.isDirectory(root)) {
@@ -137,7 +158,7 @@ public final class RunDirectory {
         }
         try (Stream<Path> walk = Files.walk(root, 2)) {
             return walk.filter(p -> CHK.matcher(p.getFileName().toString()).matches())
-                    .filter(p -> Files.exists(p.resolve("_metadata")))
+                    .filter(p -> Files.exists(p.resolve(RestorePoint.METADATA)))
                     .max(Comparator.comparingLong(RunDirectory::checkpointId));
         }
     }
@@ -177,7 +198,7 @@ public final class RunDirectory {
         return m.matches() ? Long.parseLong(m.group(1)) : -1;
     }
 
-    /** The id of a retained Flink checkpoint ({@code chk-<id>}), -1 for another name. */
+    /** The id of a retained Flink checkpoint ({@code chk-<id>}) or adopted savepoint, -1 for another name. */
     static long checkpointId(Path chk) {
         Matcher m = CHK.matcher(chk.getFileName().toString());
         return m.matches() ? Long.parseLong(m.group(1)) : -1;

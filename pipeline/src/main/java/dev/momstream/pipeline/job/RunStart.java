@@ -60,6 +60,12 @@ record RunStart(RunDirectory.RunInfo info, boolean resumed, Optional<Path> resto
                     + " with --trainer-parallelism 1, or start a new run directory");
         }
         checkStopStep(info.diloco(), info.configs(), options);
+        if (info.diloco()) {
+            Optional<String> refusal = RestorePoint.read(restore.get()).refusal(info.runId(), trainers);
+            if (refusal.isPresent()) {
+                throw new IllegalArgumentException(refusal.get());
+            }
+        }
         List<String> notices = new ArrayList<>();
         List<String> changed = changedKeys(info.configs(), options.configs());
         if (!changed.isEmpty()) {

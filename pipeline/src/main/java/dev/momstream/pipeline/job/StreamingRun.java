@@ -38,6 +38,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.execution.SuppressRestartsException;
 import org.apache.kafka.common.KafkaException;
 import org.slf4j.Logger;
@@ -59,6 +60,8 @@ public final class StreamingRun {
     private static final Logger LOG = LoggerFactory.getLogger(StreamingRun.class);
     private static final Duration POLL = Duration.ofMillis(500);
     private static final Duration SHUTDOWN = Duration.ofSeconds(30);
+    /** A stop's savepoint: the replicas write their checkpoints in it, as in any checkpoint. */
+    private static final Duration SAVEPOINT = Duration.ofSeconds(60);
     private static final Duration HEALTH_POLL = Duration.ofSeconds(2);
     private static final Duration IDLE_NOTICE = Duration.ofSeconds(10);
     private static final int BROKER_RESTARTS = 3;
@@ -173,7 +176,9 @@ public final class StreamingRun {
                 counts = checkpointCounts(submitted, start.restore().map(RunDirectory::checkpointId).orElse(0L) + 1,
                         unknown);
             } finally {
-                cancel(client);
+                if (!job.diloco() || !stopWithSavepoint(client, dir, listener)) {
+                    cancel(client);
+                }
             }
             Map<String, Long> deadLetters = deadLetters(kafka, topics, unknown);
             return summary(dir, start, counts, deadLetters, unknown, feed.skipped(), submitted.webUi(), startNanos);
@@ -464,6 +469,37 @@ public final class StreamingRun {
             LOG.warn("Cannot read checkpoint counts from {}: {}", submitted.webUi(), e.getMessage());
             unknown.put(RunSummary.CHECKPOINTS, e.getMessage());
             return FlinkRest.CheckpointCounts.UNKNOWN;
+        }
+    }
+
+    /**
+     * Stops a run of DiLoCo replicas with a savepoint, from which it can continue at any number of
+     * trainers (its retained checkpoints hold in-flight batches, which only the same number can
+     * take back: see {@link RestorePoint}).
+     *
+     * @return whether the job stopped; if not, it still runs (the savepoint failed or took too long)
+     */
+    private static boolean stopWithSavepoint(JobClient client, RunDirectory dir, Listener listener) {
+        if (client.getJobExecutionResult().isDone()) {
+            return false;
+        }
+        try {
+            String written = client.stopWithSavepoint(false, dir.savepoints().toUri().toString(),
+                    SavepointFormatType.CANONICAL).get(SAVEPOINT.toSeconds(), TimeUnit.SECONDS);
+            Path savepoint = dir.adoptSavepoint(Path.of(URI.create(written)));
+            client.getJobExecutionResult().handle((r, e) -> null).get(SHUTDOWN.toSeconds(), TimeUnit.SECONDS);
+            listener.notice("stopped with savepoint " + savepoint + ": the run continues from it at any"
+                    + " --trainer-parallelism");
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException | TimeoutException | IOException e) {
+            LOG.warn("Stop with a savepoint failed", e);
+            listener.notice("warning: the stop could not take a savepoint (" + e.getMessage() + "); the job is"
+                    + " cancelled and its newest checkpoint kept: the run continues from it only at the same"
+                    + " --trainer-parallelism");
+            return false;
         }
     }
 
