@@ -52,7 +52,7 @@ public record ClusterJob(JobConfig config, Configuration configuration, Optional
         TopicCatalog topics = options.partitions() > 0
                 ? options.topics().withPartitions(Topic.TEXT_TRAIN, options.partitions()) : options.topics();
         JobConfig config = new JobConfig(new TrainSpec(info.runId(), dir.path().toString(), info.configs(),
-                options.trainer()), options.kafka(), topics, options.job());
+                options.trainer()), options.kafka(), topics, options.job(), info.diloco());
         LOG.info("Run {} in {}: {}", info.runId(), dir.path(), state(cluster, config.flinkCheckpoints(), restore));
         return new ClusterJob(config, clusterFirst(cluster, PretrainingJob.configuration(config, restore)), restore);
     }
@@ -113,7 +113,7 @@ public record ClusterJob(JobConfig config, Configuration configuration, Optional
         }
         // Recorded before the submission: on a cluster, this main method's end is the job's start,
         // and a later submission of the same directory must continue under the same run id.
-        RunDirectory.RunInfo info = dir.newRun(options.configs());
+        RunDirectory.RunInfo info = dir.newRun(options.configs(), options.job().trainerParallelism() > 1);
         dir.record(info);
         return info;
     }

@@ -36,7 +36,7 @@ class MomJobTest {
     static Path newRun(Path parent) throws Exception {
         Path run = parent.resolve("run");
         RunDirectory dir = new RunDirectory(run);
-        dir.record(dir.newRun(run("run", "--out", run.toString(), "--d=32").configs()));
+        dir.record(dir.newRun(run("run", "--out", run.toString(), "--d=32").configs(), false));
         return run;
     }
 

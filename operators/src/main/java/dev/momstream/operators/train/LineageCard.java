@@ -74,7 +74,8 @@ public record LineageCard(String runId, long version, long step, long tokensSeen
                 existing.evaluations());
     }
 
-    static LineageCard of(String runId, String configHash, Publication p) {
+    /** The card of {@code p}, a version of run {@code runId} with configuration hash {@code configHash}. */
+    public static LineageCard of(String runId, String configHash, Publication p) {
         TrainerSnapshot s = p.snapshot();
         Validation v = s.validation();
         return new LineageCard(runId, p.version(), s.step(), s.tokensSeen(), p.previousVersion(), p.previousStep(),

@@ -17,12 +17,15 @@ import java.util.stream.Stream;
 /**
  * Where a run keeps its files: trainer checkpoints under {@code checkpoints/ckpt-<checkpoint id>/},
  * lineage cards under {@code versions/v<version>.json} and ONNX exports under
- * {@code versions/v<version>/onnx/}.
+ * {@code versions/v<version>/onnx/}. Data-parallel replicas write
+ * {@code checkpoints/ckpt-<id>/replica-<k>/} each, replica 0 also the published global weights
+ * {@code checkpoints/ckpt-<id>/global/}, and they synchronise through {@code sync/}.
  */
 public record RunLayout(Path runDir) {
 
     public static final String CHECKPOINTS = "checkpoints";
     public static final String VERSIONS = "versions";
+    public static final String SYNC = "sync";
     public static final String ONNX = "onnx";
     private static final Pattern CARD = Pattern.compile("v(\\d+)\\.json");
     private static final Pattern VERSION_DIR = Pattern.compile("v(\\d+)");
@@ -42,6 +45,26 @@ public record RunLayout(Path runDir) {
     /** The trainer checkpoint written at Flink checkpoint {@code checkpointId}. */
     public Path checkpoint(long checkpointId) {
         return checkpoints().resolve("ckpt-" + checkpointId);
+    }
+
+    /** Replica {@code replica}'s checkpoint at Flink checkpoint {@code checkpointId}. */
+    public Path replicaCheckpoint(long checkpointId, int replica) {
+        return checkpoint(checkpointId).resolve("replica-" + replica);
+    }
+
+    /** The replicas' global weights published from Flink checkpoint {@code checkpointId}. */
+    public Path globalCheckpoint(long checkpointId) {
+        return checkpoint(checkpointId).resolve("global");
+    }
+
+    /** Where the data-parallel replicas exchange their pseudo-gradients. */
+    public Path sync() {
+        return runDir.resolve(SYNC);
+    }
+
+    /** Whether {@code path} lies in this run directory (a run deletes nothing outside it). */
+    public boolean contains(Path path) {
+        return path.toAbsolutePath().normalize().startsWith(runDir);
     }
 
     public Path card(long version) {
@@ -141,6 +164,57 @@ public record RunLayout(Path runDir) {
             Checkpoint.delete(dir);
         }
         return doomed.size();
+    }
+
+    /**
+     * As {@link #sweepCheckpoints} for the replicas' nested checkpoints: deletes every directory
+     * in {@code checkpoints/ckpt-<id>/} (and temporary one) that is not in {@code keep}, then every
+     * {@code ckpt-<id>} left empty, and every leftover temporary {@code .ckpt-*}; returns how many.
+     */
+    public int sweepNestedCheckpoints(Set<String> keep) throws IOException {
+        if (!Files.isDirectory(checkpoints())) {
+            return 0;
+        }
+        int deleted = 0;
+        for (Path parent : list(checkpoints())) {
+            String name = parent.getFileName().toString();
+            if (name.startsWith(".ckpt-")) {
+                Checkpoint.delete(parent);
+                deleted++;
+            } else if (name.startsWith("ckpt-") && Files.isDirectory(parent)) {
+                for (Path child : list(parent)) {
+                    if (!keep.contains(child.toString())) {
+                        Checkpoint.delete(child);
+                        deleted++;
+                    }
+                }
+                deleteIfEmpty(parent);
+            }
+        }
+        return deleted;
+    }
+
+    /** Deletes a nested checkpoint directory of this run, and its {@code ckpt-<id>} once empty. */
+    public void deleteNested(Path dir) throws IOException {
+        if (!contains(dir)) {
+            return;
+        }
+        Checkpoint.delete(dir);
+        deleteIfEmpty(dir.getParent());
+    }
+
+    private static void deleteIfEmpty(Path dir) throws IOException {
+        try {
+            Files.deleteIfExists(dir);
+        } catch (java.nio.file.DirectoryNotEmptyException stillUsed) {
+            // another replica's checkpoint is in it
+        }
+    }
+
+    private static List<Path> list(Path dir) throws IOException {
+        try (Stream<Path> entries = Files.list(dir)) {
+            return entries.toList();
+        }
     }
 
     private List<Path> cardFiles() throws IOException {

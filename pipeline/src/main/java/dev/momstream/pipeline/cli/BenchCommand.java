@@ -11,7 +11,8 @@ import picocli.CommandLine.Option;
 /** {@code mom bench}: benchmarks that print numbers. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks (print numbers; see docs/PERFORMANCE.md).",
-        subcommands = {BenchCommand.Train.class, PipelineBenchCommand.class, InferBenchCommand.class})
+        subcommands = {BenchCommand.Train.class, PipelineBenchCommand.class, InferBenchCommand.class,
+            ScaleBenchCommand.class})
 public final class BenchCommand implements Runnable {
 
     @picocli.CommandLine.Spec

@@ -1,5 +1,6 @@
 package dev.momstream.pipeline.cli;
 
+import dev.momstream.trainer.engine.TorchRuntime;
 import dev.momstream.trainer.io.FileErrors;
 import java.io.UncheckedIOException;
 import java.nio.file.FileSystemException;
@@ -41,7 +42,7 @@ public final class MomCli implements Runnable {
         System.setProperty(THREADS, Integer.toString(n));
     }
 
-    private static final String THREADS = "mom.threads";
+    private static final String THREADS = TorchRuntime.THREADS_PROPERTY;
 
     /** The {@code --threads} given, or 0 (all cores). */
     static int threads() {

@@ -43,6 +43,7 @@ import picocli.CommandLine.Unmatched;
             "Examples: ./mom run --steps 100",
             "          ./mom run --steps 0 --out runs/forever          (until Ctrl-C)",
             "          ./mom run --corpus my-texts/ --parallelism 2 --partitions 2",
+            "          ./mom run --trainer-parallelism 2 --syncEvery=50   (two DiLoCo replicas)",
             "          ./mom run --bootstrap-servers broker:9092 --jobmanager flink-jm:8081 --out /shared/runs/r1"})
 public final class RunCommand implements Callable<Integer> {
 
@@ -78,8 +79,18 @@ public final class RunCommand implements Callable<Integer> {
     String webUiBind;
 
     @Option(names = "--parallelism", defaultValue = "" + JobOptions.DEFAULT_PARALLELISM,
-            description = "Parallelism of source, tokenize and pack; the trainer runs at 1 (default: ${DEFAULT-VALUE}).")
+            description = "Parallelism of source, tokenize and pack (default: ${DEFAULT-VALUE}).")
     int parallelism;
+
+    @Option(names = "--trainer-parallelism", paramLabel = "P", defaultValue = "1",
+            description = {"Trainers: P > 1 trains P DiLoCo replicas that synchronise every syncEvery steps,",
+                "each in a TaskManager JVM of its own (here: a local multi-process Flink cluster;",
+                "with --jobmanager: one slot per TaskManager). See docs/SCALING.md (default: ${DEFAULT-VALUE})."})
+    int trainerParallelism;
+
+    @Option(names = "--local-cluster",
+            description = "Run Flink here as a local multi-process cluster also for one trainer (implied by --trainer-parallelism > 1).")
+    boolean localCluster;
 
     @Option(names = "--partitions", defaultValue = "0",
             description = "Partitions of text.train when it is created (default: the topic settings, 1).")
@@ -128,7 +139,7 @@ public final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         RunOptions options = options();
-        if (!kafka.external() && jobManager == null) {
+        if (!kafka.external() && jobManager == null && trainerParallelism == 1 && !localCluster) {
             // broker, Flink and trainer share this machine: leave the services a core
             TorchRuntime.defaultIntraOpThreads(Runtime.getRuntime().availableProcessors() - 1);
         }
@@ -186,10 +197,12 @@ public final class RunCommand implements Callable<Integer> {
                 .feed(noFeed ? Feed.none() : corpus != null ? Feed.of(corpus) : Feed.bundled())
                 .webUiBind(bind)
                 .jobManager(jobManager)
+                .localCluster(localCluster)
                 .trainer(t -> t.device(device.name).stopAtStep(steps).eval(evalEvery, evalWindows)
                         .keepVersions(keepVersions))
-                .job(j -> j.parallelism(parallelism).maxRecordBytes(maxRecordBytes).checkpointInterval(checkpointInterval)
-                        .exportVersions(!noExport).failedCheckpointsToStop(maxFailedCheckpoints))
+                .job(j -> j.parallelism(parallelism).trainerParallelism(trainerParallelism).maxRecordBytes(maxRecordBytes)
+                        .checkpointInterval(checkpointInterval).exportVersions(!noExport)
+                        .failedCheckpointsToStop(maxFailedCheckpoints))
                 .build();
     }
 

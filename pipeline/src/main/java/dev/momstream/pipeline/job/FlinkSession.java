@@ -1,5 +1,6 @@
 package dev.momstream.pipeline.job;
 
+import dev.momstream.pipeline.cluster.Classpath;
 import java.io.File;
 import java.io.IOException;
 import java.net.BindException;
@@ -9,15 +10,11 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
-import java.util.jar.Attributes;
 import java.util.jar.JarEntry;
-import java.util.jar.JarFile;
 import java.util.jar.JarOutputStream;
-import java.util.jar.Manifest;
 import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
@@ -143,11 +140,9 @@ public final class FlinkSession {
      */
     public static List<String> jobJars() throws IOException {
         List<Path> jars = new ArrayList<>();
-        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-            Path path = Path.of(entry).toAbsolutePath();
-            if (entry.endsWith(".jar")) {
+        for (Path path : Classpath.entries()) {
+            if (path.toString().endsWith(".jar")) {
                 jars.add(path);
-                jars.addAll(manifestClassPath(path)); // `java -jar mom.jar` lists only mom.jar
             } else if (Files.isDirectory(path)) {
                 jars.add(packed(path));
             }
@@ -170,20 +165,6 @@ public final class FlinkSession {
             }
         }
         return jar;
-    }
-
-    private static List<Path> manifestClassPath(Path jar) throws IOException {
-        try (JarFile file = new JarFile(jar.toFile())) {
-            Manifest manifest = file.getManifest();
-            String classPath = manifest == null ? null : manifest.getMainAttributes().getValue(Attributes.Name.CLASS_PATH);
-            if (classPath == null || classPath.isBlank()) {
-                return List.of();
-            }
-            return Arrays.stream(classPath.trim().split("\\s+"))
-                    .map(e -> jar.getParent().resolve(e).normalize())
-                    .filter(p -> p.toString().endsWith(".jar"))
-                    .toList();
-        }
     }
 
     private static boolean providedByCluster(String jar) {

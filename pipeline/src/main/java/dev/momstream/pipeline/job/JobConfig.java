@@ -15,13 +15,18 @@ import java.util.Objects;
  * @param kafka   client settings, bootstrap servers set
  * @param topics  topic names
  * @param options how the job runs around the trainer
+ * @param diloco  whether the trainers are DiLoCo replicas ({@link JobOptions#trainerParallelism()} of
+ *                them, also one); otherwise one trainer trains the model directly
  */
-public record JobConfig(TrainSpec train, KafkaSettings kafka, TopicCatalog topics, JobOptions options) {
+public record JobConfig(TrainSpec train, KafkaSettings kafka, TopicCatalog topics, JobOptions options, boolean diloco) {
 
     public JobConfig {
         Objects.requireNonNull(train, "train");
         Objects.requireNonNull(topics, "topics");
         Objects.requireNonNull(options, "options");
+        if (!diloco && options.trainerParallelism() > 1) {
+            throw new IllegalArgumentException("more than one trainer trains DiLoCo replicas");
+        }
         if (!kafka.hasBootstrapServers()) {
             throw new IllegalArgumentException("the job needs bootstrap.servers");
         }

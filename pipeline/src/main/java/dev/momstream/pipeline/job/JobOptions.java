@@ -10,7 +10,9 @@ import java.util.Objects;
  * How the Flink job around the trainer runs; {@link #defaults()} declares every default (the
  * {@code mom run} options show them).
  *
- * @param parallelism          parallelism of source, tokenize and pack; the trainer always runs at 1
+ * @param parallelism          parallelism of source, tokenize and pack
+ * @param trainerParallelism   trainers: 1 trains as one model; P &gt; 1 trains P DiLoCo replicas, each in a
+ *                             TaskManager JVM of its own (see docs/SCALING.md)
  * @param checkpointInterval   Flink checkpoint interval: how often a model version can be published
  *                             and how far the exactly-once outputs (metrics, events, dead letters) lag
  * @param maxRecordBytes       larger input records are dead-lettered as OVERSIZED
@@ -28,13 +30,15 @@ import java.util.Objects;
  *                             Also Flink's tolerable checkpoint failures, so that a checkpoint that
  *                             fails on the JobManager does not restart the job before that
  */
-public record JobOptions(int parallelism, Duration checkpointInterval, int maxRecordBytes, int restartAttempts,
-                         Duration restartDelay, Duration transactionTimeout, boolean unalignedCheckpoints,
-                         boolean exportVersions, int failedCheckpointsToStop) {
+public record JobOptions(int parallelism, int trainerParallelism, Duration checkpointInterval, int maxRecordBytes,
+                         int restartAttempts, Duration restartDelay, Duration transactionTimeout,
+                         boolean unalignedCheckpoints, boolean exportVersions, int failedCheckpointsToStop) {
 
     public static final int DEFAULT_PARALLELISM = 1;
     public static final int DEFAULT_CHECKPOINT_SECONDS = 10;
     public static final int DEFAULT_FAILED_CHECKPOINTS_TO_STOP = 5;
+    /** The replicas' maximum parallelism (Flink's upper bound for a later rescale). */
+    public static final int MAX_TRAINERS = 128;
     /** Kafka's default {@code transaction.max.timeout.ms}: brokers refuse longer transactions. */
     static final Duration MAX_TRANSACTION_TIMEOUT = Duration.ofMinutes(15);
 
@@ -45,6 +49,9 @@ public record JobOptions(int parallelism, Duration checkpointInterval, int maxRe
         List<String> problems = new ArrayList<>();
         if (parallelism < 1) {
             problems.add("parallelism=" + parallelism + " must be at least 1");
+        }
+        if (trainerParallelism < 1 || trainerParallelism > MAX_TRAINERS) {
+            problems.add("trainerParallelism=" + trainerParallelism + " must be between 1 and " + MAX_TRAINERS);
         }
         if (checkpointInterval.isNegative() || checkpointInterval.isZero()) {
             problems.add("checkpointInterval=" + checkpointInterval + " must be positive");
@@ -72,7 +79,7 @@ public record JobOptions(int parallelism, Duration checkpointInterval, int maxRe
      * transactions, every version exported to ONNX, a stop after 5 failed checkpoints in a row.
      */
     public static JobOptions defaults() {
-        return new JobOptions(DEFAULT_PARALLELISM, Duration.ofSeconds(DEFAULT_CHECKPOINT_SECONDS),
+        return new JobOptions(DEFAULT_PARALLELISM, 1, Duration.ofSeconds(DEFAULT_CHECKPOINT_SECONDS),
                 DocumentDecoder.DEFAULT_MAX_BYTES, 10, Duration.ofSeconds(5), Duration.ofMinutes(5), true, true,
                 DEFAULT_FAILED_CHECKPOINTS_TO_STOP);
     }
@@ -84,6 +91,7 @@ public record JobOptions(int parallelism, Duration checkpointInterval, int maxRe
     /** A copy to change; {@link #build()} validates. */
     public static final class Builder {
         private int parallelism;
+        private int trainerParallelism;
         private Duration checkpointInterval;
         private int maxRecordBytes;
         private int restartAttempts;
@@ -95,6 +103,7 @@ public record JobOptions(int parallelism, Duration checkpointInterval, int maxRe
 
         private Builder(JobOptions o) {
             parallelism = o.parallelism;
+            trainerParallelism = o.trainerParallelism;
             checkpointInterval = o.checkpointInterval;
             maxRecordBytes = o.maxRecordBytes;
             restartAttempts = o.restartAttempts;
@@ -107,6 +116,11 @@ public record JobOptions(int parallelism, Duration checkpointInterval, int maxRe
 
         public Builder parallelism(int v) {
             parallelism = v;
+            return this;
+        }
+
+        public Builder trainerParallelism(int v) {
+            trainerParallelism = v;
             return this;
         }
 
@@ -147,8 +161,8 @@ public record JobOptions(int parallelism, Duration checkpointInterval, int maxRe
         }
 
         public JobOptions build() {
-            return new JobOptions(parallelism, checkpointInterval, maxRecordBytes, restartAttempts, restartDelay,
-                    transactionTimeout, unalignedCheckpoints, exportVersions, failedCheckpointsToStop);
+            return new JobOptions(parallelism, trainerParallelism, checkpointInterval, maxRecordBytes, restartAttempts,
+                    restartDelay, transactionTimeout, unalignedCheckpoints, exportVersions, failedCheckpointsToStop);
         }
     }
 }

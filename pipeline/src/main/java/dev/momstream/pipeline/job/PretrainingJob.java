@@ -6,6 +6,10 @@ import dev.momstream.kafka.records.ModelEvent;
 import dev.momstream.kafka.records.TrainMetrics;
 import dev.momstream.kafka.topics.Topic;
 import dev.momstream.operators.batch.BatchFunction;
+import dev.momstream.operators.diloco.BySequence;
+import dev.momstream.operators.diloco.NumberedBatch;
+import dev.momstream.operators.diloco.ReplicaOperator;
+import dev.momstream.operators.diloco.SequenceBatches;
 import dev.momstream.operators.export.ExportFunction;
 import dev.momstream.operators.pack.PackOperator;
 import dev.momstream.operators.records.Batch;
@@ -35,6 +39,7 @@ import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsIni
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.transformations.PartitionTransformation;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.function.SerializableFunction;
@@ -51,6 +56,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  * text.eval  --(1)--> tokenize --> pack -------------------'
  *                        '-- dead letters --> text.deadletter
  * </pre>
+ * With several trainers (DiLoCo replicas) a {@code sequence} operator numbers the batches after
+ * {@code batch}, and {@code train} runs at parallelism P (see {@link #replicas}).
  *
  * The export step turns each published version into ONNX on a thread of its own and sends its
  * event only then, with the export's path and checksum (see {@link ExportFunction}): the trainer
@@ -81,6 +88,8 @@ public final class PretrainingJob {
      * failing exports); beyond it the trainer waits to publish.
      */
     private static final int EXPORT_QUEUE = 1000;
+    /** The DiLoCo replicas' uid: their state is found under it in a checkpoint's metadata. */
+    static final String REPLICAS_UID = "train-replicas";
 
     private PretrainingJob() {
     }
@@ -115,26 +124,54 @@ public final class PretrainingJob {
         DataStream<Window> validation = windows(env, c, Topic.TEXT_EVAL, "eval", 1);
         DataStream<Batch> batches = training.process(new BatchFunction(spec.configs().windowsPerStep()))
                 .name("batch").uid("batch").setParallelism(1).setMaxParallelism(1);
-        // Flink gives pointwise (forward) network edges aligned barriers only, since in-flight data
-        // of a pointwise edge cannot be redistributed on rescale; both trainer inputs are 1 -> 1,
-        // so an all-to-all partitioner changes nothing but lets their barriers overtake.
-        SingleOutputStreamOperator<TrainMetrics> metrics = batches.rebalance().connect(validation.rebalance())
-                .transform("train", TypeInformation.of(TrainMetrics.class), new TrainOperator(spec))
-                .uid("train").setParallelism(1).setMaxParallelism(1);
+        SingleOutputStreamOperator<TrainMetrics> metrics;
+        if (c.diloco()) {
+            metrics = replicas(batches, validation, c);
+        } else {
+            // Flink gives pointwise (forward) network edges aligned barriers only, since in-flight data
+            // of a pointwise edge cannot be redistributed on rescale; both trainer inputs are 1 -> 1,
+            // so an all-to-all partitioner changes nothing but lets their barriers overtake.
+            metrics = batches.rebalance().connect(validation.rebalance())
+                    .transform("train", TypeInformation.of(TrainMetrics.class), new TrainOperator(spec))
+                    .uid("train").setParallelism(1).setMaxParallelism(1);
+        }
 
         // The sinks get threads of their own: chained to the trainer, their flushes, transaction
         // starts and commits (broker round trips at every checkpoint) would stall training.
-        taps.metrics().apply(metrics)
+        // With replicas the edges to the sinks stay all-to-all at any P: at P = 1 Flink would make
+        // them forward edges, whose in-flight data (unaligned checkpoints) cannot be rescaled.
+        DataStream<TrainMetrics> results = c.diloco() ? metrics.rebalance() : metrics;
+        DataStream<ModelEvent> events = metrics.getSideOutput(TrainOperator.EVENTS);
+        taps.metrics().apply(results)
                 .sinkTo(sink(c, Topic.TRAIN_METRICS, "metrics", (TrainMetrics m) -> m.runId()))
                 .name("metrics-sink").uid("metrics-sink").setParallelism(1).disableChaining();
         // Present whether or not exports are on, so that a run can switch them off and still restore.
-        DataStream<ModelEvent> announced = AsyncDataStream.orderedWait(metrics.getSideOutput(TrainOperator.EVENTS),
+        DataStream<ModelEvent> announced = AsyncDataStream.orderedWait(c.diloco() ? events.rebalance() : events,
                         new ExportFunction(spec.runDir(), spec.options().keepVersions(), c.options().exportVersions()),
                         0, TimeUnit.MILLISECONDS, EXPORT_QUEUE)
                 .name("export").uid("export").setParallelism(1).setMaxParallelism(1).disableChaining();
         announced
                 .sinkTo(sink(c, Topic.MODEL_EVENTS, "events", (ModelEvent e) -> e.runId()))
                 .name("events-sink").uid("events-sink").setParallelism(1).disableChaining();
+    }
+
+    /**
+     * DiLoCo replicas (docs/SCALING.md): the batches are numbered and batch n goes to replica
+     * n mod P, so that a restore replays exactly; every validation window goes to replica 0, which
+     * validates the global weights. The replicas' uid differs from the single trainer's: the state
+     * of one cannot be restored into the other.
+     */
+    private static SingleOutputStreamOperator<TrainMetrics> replicas(DataStream<Batch> batches,
+                                                                     DataStream<Window> validation, JobConfig c) {
+        DataStream<NumberedBatch> numbered = batches.process(new SequenceBatches())
+                .name("sequence").uid("sequence").setParallelism(1).setMaxParallelism(1);
+        // both edges take unaligned barriers (see BySequence): a replica reads no input while it trains
+        DataStream<NumberedBatch> routed = new DataStream<>(numbered.getExecutionEnvironment(),
+                new PartitionTransformation<>(numbered.getTransformation(), new BySequence()));
+        return routed.connect(validation.global())
+                .transform("train", TypeInformation.of(TrainMetrics.class), new ReplicaOperator(c.train()))
+                .uid(REPLICAS_UID).setParallelism(c.options().trainerParallelism())
+                .setMaxParallelism(JobOptions.MAX_TRAINERS);
     }
 
     /** Source, tokenize (dead letters to their sink) and pack of one input topic. */

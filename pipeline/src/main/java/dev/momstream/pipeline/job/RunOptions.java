@@ -23,7 +23,10 @@ import java.util.function.UnaryOperator;
  * @param topics     topic names and specs
  * @param partitions partitions of {@code text.train} when created (0: as the catalog says)
  * @param feed       what a new run streams into the input topics
- * @param jobManager {@code host:port} of a Flink cluster to submit to; null = MiniCluster here
+ * @param jobManager {@code host:port} of a Flink cluster to submit to; null = Flink on this machine: a
+ *                   MiniCluster in this JVM, or a local multi-process cluster for several trainers
+ * @param localCluster run Flink on this machine as a local multi-process cluster (a JobManager and
+ *                   a TaskManager JVM per trainer) also for one trainer; more than one implies it
  * @param webUiBind  where the MiniCluster's Web UI and REST API listen (loopback by default)
  * @param timeout    give up (and fail) after this long; zero = never
  * @param taps       operators spliced into the job (tests)
@@ -31,7 +34,7 @@ import java.util.function.UnaryOperator;
  * @param job        the Flink job's options
  */
 public record RunOptions(Path runDir, Configs configs, KafkaSettings kafka, TopicCatalog topics, int partitions,
-                         Feed feed, String jobManager, InetAddress webUiBind, Duration timeout, Taps taps, TrainOptions trainer,
+                         Feed feed, String jobManager, boolean localCluster, InetAddress webUiBind, Duration timeout, Taps taps, TrainOptions trainer,
                          JobOptions job) {
 
     /** A run that is not told otherwise stops at the version with this many steps. */
@@ -45,6 +48,14 @@ public record RunOptions(Path runDir, Configs configs, KafkaSettings kafka, Topi
         if (partitions < 0) {
             throw new IllegalArgumentException("partitions=" + partitions + " must not be negative");
         }
+        if (jobManager != null && localCluster) {
+            throw new IllegalArgumentException("a run submits to a --jobmanager or starts a local cluster, not both");
+        }
+    }
+
+    /** Whether Flink runs here as a local multi-process cluster (see {@code localCluster}). */
+    public boolean multiProcess() {
+        return jobManager == null && (localCluster || job.trainerParallelism() > 1);
     }
 
     /** The run stops once the version with this many steps is published; 0 = run until stopped. */
@@ -69,6 +80,7 @@ public record RunOptions(Path runDir, Configs configs, KafkaSettings kafka, Topi
         private int partitions;
         private Feed feed = Feed.bundled();
         private String jobManager;
+        private boolean localCluster;
         private InetAddress webUiBind = InetAddress.getLoopbackAddress();
         private Duration timeout = Duration.ZERO;
         private Taps taps = Taps.none();
@@ -109,6 +121,11 @@ public record RunOptions(Path runDir, Configs configs, KafkaSettings kafka, Topi
             return this;
         }
 
+        public Builder localCluster(boolean v) {
+            localCluster = v;
+            return this;
+        }
+
         public Builder webUiBind(InetAddress v) {
             webUiBind = v;
             return this;
@@ -137,8 +154,8 @@ public record RunOptions(Path runDir, Configs configs, KafkaSettings kafka, Topi
         }
 
         public RunOptions build() {
-            return new RunOptions(runDir, configs, kafka, topics, partitions, feed, jobManager, webUiBind, timeout, taps, trainer,
-                    job);
+            return new RunOptions(runDir, configs, kafka, topics, partitions, feed, jobManager, localCluster, webUiBind,
+                    timeout, taps, trainer, job);
         }
     }
 }

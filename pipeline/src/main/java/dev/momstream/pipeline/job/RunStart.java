@@ -33,12 +33,13 @@ record RunStart(RunDirectory.RunInfo info, boolean resumed, Optional<Path> resto
         Optional<Path> restore = dir.latestRetainedCheckpoint();
         long published = dir.layout().highestVersion();
         Optional<RunDirectory.RunInfo> existing = dir.info();
+        int trainers = options.job().trainerParallelism();
         if (existing.isEmpty()) {
             if (restore.isPresent() || published > 0) {
                 throw new IllegalStateException(dir.path() + " holds checkpoints or versions but no "
                         + RunDirectory.RUN_FILE + ": not a run this command can continue");
             }
-            return new RunStart(dir.newRun(options.configs()), false, restore, 0, 0, List.of());
+            return newRun(dir, options, List.of());
         }
         RunDirectory.RunInfo info = existing.get();
         if (restore.isEmpty()) {
@@ -50,9 +51,20 @@ record RunStart(RunDirectory.RunInfo info, boolean resumed, Optional<Path> resto
                 throw new IllegalStateException(dir.path() + " has logged training steps but no retained Flink"
                         + " checkpoint to continue from; use a new run directory");
             }
-            return new RunStart(dir.newRun(options.configs()), false, restore, 0, 0,
-                    List.of("run " + info.runId() + " in " + dir.path() + " never completed a checkpoint: a new run"
-                            + " starts in its place"));
+            return newRun(dir, options, List.of("run " + info.runId() + " in " + dir.path() + " never completed a"
+                    + " checkpoint: a new run starts in its place"));
+        }
+        if (!info.diloco() && trainers > 1) {
+            throw new IllegalArgumentException("run " + info.runId() + " in " + dir.path() + " trains one model with"
+                    + " one trainer; its state cannot be split into " + trainers + " DiLoCo replicas. Continue it"
+                    + " with --trainer-parallelism 1, or start a new run directory");
+        }
+        checkStopStep(info.diloco(), info.configs(), options);
+        if (info.diloco()) {
+            Optional<String> refusal = RestorePoint.read(restore.get()).refusal(info.runId(), trainers);
+            if (refusal.isPresent()) {
+                throw new IllegalArgumentException(refusal.get());
+            }
         }
         List<String> notices = new ArrayList<>();
         List<String> changed = changedKeys(info.configs(), options.configs());
@@ -66,6 +78,23 @@ record RunStart(RunDirectory.RunInfo info, boolean resumed, Optional<Path> resto
                     + " was streamed when it started (`mom produce` sends more text)");
         }
         return new RunStart(info, true, restore, dir.restoredStep(restore.get()), published, notices);
+    }
+
+    /** A new run in place of {@code dir}'s (if any), checked before anything is written or started. */
+    private static RunStart newRun(RunDirectory dir, RunOptions options, List<String> notices) {
+        boolean diloco = options.job().trainerParallelism() > 1;
+        checkStopStep(diloco, options.configs(), options);
+        return new RunStart(dir.newRun(options.configs(), diloco), false, Optional.empty(), 0, 0, notices);
+    }
+
+    /** With DiLoCo replicas the run stops at a synchronisation, so that its last version holds every replica's training. */
+    private static void checkStopStep(boolean diloco, Configs configs, RunOptions options) {
+        int syncEvery = configs.train().syncEvery();
+        if (diloco && options.steps() % syncEvery != 0) {
+            throw new IllegalArgumentException("--steps " + options.steps() + " is not a multiple of syncEvery="
+                    + syncEvery + ": a run of DiLoCo replicas stops at a synchronisation, so that its last version"
+                    + " holds every replica's training");
+        }
     }
 
     /** The keys whose value differs, {@code key=given (run: value)}, as the command line names them. */

@@ -10,8 +10,10 @@ import dev.momstream.kafka.topics.TopicCatalog;
 import dev.momstream.operators.train.LineageCard;
 import dev.momstream.operators.train.MetricsRecords;
 import dev.momstream.operators.train.TrainSpec;
+import dev.momstream.pipeline.cluster.LocalFlinkCluster;
 import dev.momstream.pipeline.report.Plots;
 import dev.momstream.trainer.data.SkippedFile;
+import dev.momstream.trainer.engine.TorchRuntime;
 import dev.momstream.trainer.io.DirectoryLock;
 import dev.momstream.trainer.io.FileErrors;
 import dev.momstream.trainer.run.MetricsLog;
@@ -36,6 +38,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.execution.SuppressRestartsException;
 import org.apache.kafka.common.KafkaException;
 import org.slf4j.Logger;
@@ -57,6 +60,8 @@ public final class StreamingRun {
     private static final Logger LOG = LoggerFactory.getLogger(StreamingRun.class);
     private static final Duration POLL = Duration.ofMillis(500);
     private static final Duration SHUTDOWN = Duration.ofSeconds(30);
+    /** A stop's savepoint: the replicas write their checkpoints in it, as in any checkpoint. */
+    private static final Duration SAVEPOINT = Duration.ofSeconds(60);
     private static final Duration HEALTH_POLL = Duration.ofSeconds(2);
     private static final Duration IDLE_NOTICE = Duration.ofSeconds(10);
     private static final int BROKER_RESTARTS = 3;
@@ -149,8 +154,11 @@ public final class StreamingRun {
         long lastLogged = lastLoggedStep(dir);
         JobConfig job = jobConfig(info, dir, kafka, topics);
         try (FeedThread feed = start.resumed() ? FeedThread.idle() : FeedThread.start(options.feed(), kafka, topics,
-                options.job().maxRecordBytes())) {
-            FlinkSession.Submitted submitted = submit(job, start.restore());
+                options.job().maxRecordBytes());
+             LocalFlinkCluster cluster = options.multiProcess() ? startCluster(dir) : null) {
+            FlinkSession.Submitted submitted = cluster != null
+                    ? FlinkSession.remote(cluster.host(), cluster.port(), List.of(), job, start.restore(), options.taps())
+                    : submit(job, start.restore());
             JobClient client = submitted.client();
             Map<String, String> unknown = new TreeMap<>();
             FlinkRest.CheckpointCounts counts;
@@ -168,7 +176,9 @@ public final class StreamingRun {
                 counts = checkpointCounts(submitted, start.restore().map(RunDirectory::checkpointId).orElse(0L) + 1,
                         unknown);
             } finally {
-                cancel(client);
+                if (!job.diloco() || !stopWithSavepoint(client, dir, listener)) {
+                    cancel(client);
+                }
             }
             Map<String, Long> deadLetters = deadLetters(kafka, topics, unknown);
             return summary(dir, start, counts, deadLetters, unknown, feed.skipped(), submitted.webUi(), startNanos);
@@ -190,9 +200,24 @@ public final class StreamingRun {
         }
     }
 
+    /**
+     * A local multi-process cluster: one TaskManager JVM of one slot per trainer (or per source
+     * subtask, if there are more), libtorch's threads shared out among the trainers.
+     */
+    private LocalFlinkCluster startCluster(RunDirectory dir) throws Exception {
+        int trainers = options.job().trainerParallelism();
+        int taskManagers = Math.max(trainers, options.job().parallelism());
+        int threads = Integer.getInteger(TorchRuntime.THREADS_PROPERTY,
+                Math.max(1, (Runtime.getRuntime().availableProcessors() - 1) / trainers));
+        LOG.info("Starting a local Flink cluster: a JobManager and {} TaskManager JVM(s), {} libtorch thread(s) each",
+                taskManagers, threads);
+        return LocalFlinkCluster.start(dir.flinkCluster(),
+                LocalFlinkCluster.Options.oneSlotEach(taskManagers, threads, options.webUiBind()), () -> stopRequested);
+    }
+
     private JobConfig jobConfig(RunDirectory.RunInfo info, RunDirectory dir, KafkaSettings kafka, TopicCatalog topics) {
         TrainSpec spec = new TrainSpec(info.runId(), dir.path().toString(), info.configs(), options.trainer());
-        return new JobConfig(spec, kafka, topics, options.job());
+        return new JobConfig(spec, kafka, topics, options.job(), info.diloco());
     }
 
     private FlinkSession.Submitted submit(JobConfig job, Optional<Path> restore) throws Exception {
@@ -444,6 +469,37 @@ public final class StreamingRun {
             LOG.warn("Cannot read checkpoint counts from {}: {}", submitted.webUi(), e.getMessage());
             unknown.put(RunSummary.CHECKPOINTS, e.getMessage());
             return FlinkRest.CheckpointCounts.UNKNOWN;
+        }
+    }
+
+    /**
+     * Stops a run of DiLoCo replicas with a savepoint, from which it can continue at any number of
+     * trainers (its retained checkpoints hold in-flight batches, which only the same number can
+     * take back: see {@link RestorePoint}).
+     *
+     * @return whether the job stopped; if not, it still runs (the savepoint failed or took too long)
+     */
+    private static boolean stopWithSavepoint(JobClient client, RunDirectory dir, Listener listener) {
+        if (client.getJobExecutionResult().isDone()) {
+            return false;
+        }
+        try {
+            String written = client.stopWithSavepoint(false, dir.savepoints().toUri().toString(),
+                    SavepointFormatType.CANONICAL).get(SAVEPOINT.toSeconds(), TimeUnit.SECONDS);
+            Path savepoint = dir.adoptSavepoint(Path.of(URI.create(written)));
+            client.getJobExecutionResult().handle((r, e) -> null).get(SHUTDOWN.toSeconds(), TimeUnit.SECONDS);
+            listener.notice("stopped with savepoint " + savepoint + ": the run continues from it at any"
+                    + " --trainer-parallelism");
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException | TimeoutException | IOException e) {
+            LOG.warn("Stop with a savepoint failed", e);
+            listener.notice("warning: the stop could not take a savepoint (" + e.getMessage() + "); the job is"
+                    + " cancelled and its newest checkpoint kept: the run continues from it only at the same"
+                    + " --trainer-parallelism");
+            return false;
         }
     }
 

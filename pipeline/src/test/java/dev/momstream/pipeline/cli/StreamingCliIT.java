@@ -184,7 +184,7 @@ class StreamingCliIT {
             Path run = dir.resolve("run");
             CliRun r = CliRun.of(args("run", "--steps", "6", "--out", run.toString(), "--jobmanager", flink.address(),
                     "--json"));
-            assertEquals(0, r.exit(), r.err() + "\n" + flink.logTail("taskmanager"));
+            assertEquals(0, r.exit(), r.err() + "\n" + flink.logTails());
             JsonNode summary = Json.MAPPER.readTree(r.out());
             String runId = summary.get("runId").asText();
             assertEquals(6, summary.get("steps").asLong());
@@ -193,8 +193,8 @@ class StreamingCliIT {
             JsonNode jobs = flink.rest().get("jobs/overview").get("jobs");
             assertEquals(1, jobs.size(), jobs.toString());
             assertEquals("mom-stream " + runId, jobs.get(0).get("name").asText());
-            assertTrue(flink.log("taskmanager").contains("Train operator of run " + runId + " starts a fresh model"),
-                    "the model trained in the TaskManager's JVM:\n" + flink.logTail("taskmanager"));
+            assertTrue(flink.taskManagerLog().contains("Train operator of run " + runId + " starts a fresh model"),
+                    "the model trained in the TaskManager's JVM:\n" + flink.logTails());
         }
     }
 

@@ -23,13 +23,11 @@ import dev.momstream.trainer.train.TrainState;
 import dev.momstream.trainer.train.Trainer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -37,7 +35,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -76,47 +73,68 @@ public final class Checkpoint {
 
     /** Writes {@code trainer}'s full state to {@code dir}, which must not exist yet. */
     public static Path save(Trainer trainer, Path dir, JsonNode cursor) throws IOException {
-        Path target = dir.toAbsolutePath().normalize();
-        if (Files.exists(target)) {
-            throw new IOException("checkpoint " + target + " already exists");
-        }
+        return save(trainer, dir, cursor, Map.of());
+    }
+
+    /**
+     * As {@link #save(Trainer, Path, JsonNode)}, with more safetensors files beside the trainer's
+     * ({@code extras}: file name to its tensors), listed in the manifest like the others.
+     */
+    public static Path save(Trainer trainer, Path dir, JsonNode cursor, Map<String, Map<String, NDArray>> extras)
+            throws IOException {
         Params params = trainer.model().params();
-        requireFinite(params);
-        Path parent = target.getParent();
-        Files.createDirectories(parent);
-        Path tmp = parent.resolve("." + target.getFileName() + ".tmp-" + UUID.randomUUID());
-        Files.createDirectory(tmp);
-        try {
+        requireFinite(params.all().values());
+        AdamW opt = trainer.optimizer();
+        TrainState s = trainer.state();
+        State state = new State(FORMAT, s.step(), s.tokensSeen(), s.skippedSteps(),
+                s.consecutiveBad(), opt.updates(),
+                s.step() == 0 ? 0 : trainer.schedule().at(s.step() - 1), trainer.config().seed(),
+                params.dtype().name().toLowerCase(Locale.ROOT),
+                cursor == null ? NullNode.getInstance() : cursor, Instant.now().toString());
+        return SealedDirectory.write(dir, tmp -> {
             // digests are computed while writing: nothing is read back
-            Map<String, String> digests = new LinkedHashMap<>();
-            digests.put(CONFIG, Manifest.writeText(tmp.resolve(CONFIG),
-                    Json.write(trainer.configs())));
-            Map<String, String> meta = Map.of("format", FORMAT);
-            digests.put(MODEL, SafeTensors.write(tmp.resolve(MODEL), params.all(), meta));
-            AdamW opt = trainer.optimizer();
+            Map<String, String> digests = writeModel(tmp, trainer.configs(), params.all());
             Map<String, NDArray> moments = new LinkedHashMap<>();
             opt.firstMoments().forEach((k, v) -> moments.put("m." + k, v));
             opt.secondMoments().forEach((k, v) -> moments.put("v." + k, v));
-            digests.put(OPTIMIZER, SafeTensors.write(tmp.resolve(OPTIMIZER), moments, meta));
-            TrainState s = trainer.state();
-            State state = new State(FORMAT, s.step(), s.tokensSeen(), s.skippedSteps(),
-                    s.consecutiveBad(), opt.updates(),
-                    s.step() == 0 ? 0 : trainer.schedule().at(s.step() - 1), trainer.config().seed(),
-                    params.dtype().name().toLowerCase(Locale.ROOT),
-                    cursor == null ? NullNode.getInstance() : cursor, Instant.now().toString());
+            digests.put(OPTIMIZER, SafeTensors.write(tmp.resolve(OPTIMIZER), moments, Map.of("format", FORMAT)));
             digests.put(STATE, Manifest.writeText(tmp.resolve(STATE), Json.write(state)));
-            Manifest.write(tmp, digests);
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            syncDirectory(parent);
-        } catch (IOException | RuntimeException e) {
-            try {
-                delete(tmp);
-            } catch (IOException cleanup) {
-                e.addSuppressed(cleanup); // a leftover hidden temp directory is harmless
+            for (Map.Entry<String, Map<String, NDArray>> e : extras.entrySet()) {
+                digests.put(e.getKey(), SafeTensors.write(tmp.resolve(e.getKey()), e.getValue(), Map.of("format", FORMAT)));
             }
-            throw e;
-        }
-        return target;
+            return digests;
+        });
+    }
+
+    /**
+     * Writes a model checkpoint (no optimizer: {@link #loadModel} reads it, for evaluation and
+     * export) of {@code weights} (every parameter of the configured model, by name) to
+     * {@code dir}, which must not exist yet.
+     *
+     * @param state its counters (see {@link #modelState})
+     */
+    public static Path saveModel(Configs configs, Map<String, NDArray> weights, State state, Path dir)
+            throws IOException {
+        requireFinite(weights.values());
+        return SealedDirectory.write(dir, tmp -> {
+            Map<String, String> digests = writeModel(tmp, configs, weights);
+            digests.put(STATE, Manifest.writeText(tmp.resolve(STATE), Json.write(state)));
+            return digests;
+        });
+    }
+
+    /** The counters of a model checkpoint written now. */
+    public static State modelState(long step, long tokensSeen, long seed, DataType dtype, JsonNode cursor) {
+        return new State(FORMAT, step, tokensSeen, 0, 0, 0, 0, seed, dtype.name().toLowerCase(Locale.ROOT),
+                cursor == null ? NullNode.getInstance() : cursor, Instant.now().toString());
+    }
+
+    private static Map<String, String> writeModel(Path tmp, Configs configs, Map<String, NDArray> weights)
+            throws IOException {
+        Map<String, String> digests = new LinkedHashMap<>();
+        digests.put(CONFIG, Manifest.writeText(tmp.resolve(CONFIG), Json.write(configs)));
+        digests.put(MODEL, SafeTensors.write(tmp.resolve(MODEL), weights, Map.of("format", FORMAT)));
+        return digests;
     }
 
     /**
@@ -124,8 +142,33 @@ public final class Checkpoint {
      * beside them); returns the digest of the manifest itself (the checkpoint's identity).
      */
     public static String verify(Path dir) throws IOException {
-        Manifest.verify(dir, "checkpoint", TRAINER_FILES);
+        return verify(dir, Set.of());
+    }
+
+    /** As {@link #verify(Path)}, also requiring {@code extras} (files written beside the trainer's). */
+    public static String verify(Path dir, Set<String> extras) throws IOException {
+        Set<String> required = new LinkedHashSet<>(TRAINER_FILES);
+        required.addAll(extras);
+        Manifest.verify(dir, "checkpoint", required);
         return Manifest.sha256(dir.resolve(Manifest.FILE));
+    }
+
+    /** Verifies a model checkpoint (see {@link #saveModel}); returns the digest of its manifest. */
+    public static String verifyModel(Path dir) throws IOException {
+        Manifest.verify(dir, "checkpoint", MODEL_FILES);
+        return Manifest.sha256(dir.resolve(Manifest.FILE));
+    }
+
+    /**
+     * The tensors of {@code file}, one of a verified checkpoint's extra files, checked against
+     * the names and shapes {@code expected} requires and refused if any value is not finite.
+     */
+    public static Map<String, NDArray> readTensors(Path dir, String file, Map<String, long[]> expected,
+            NDManager manager) throws IOException {
+        checkHeader(dir, file, expected.keySet(), expected::get);
+        Map<String, NDArray> tensors = SafeTensors.read(dir.resolve(file), manager);
+        requireFinite(dir, file, tensors);
+        return tensors;
     }
 
     public static Configs readConfigs(Path dir) throws CheckpointException {
@@ -260,10 +303,11 @@ public final class Checkpoint {
     }
 
     /** A NaN or infinity must never reach saved weights. */
-    private static void requireFinite(Params params) {
-        try (NDManager m = params.newStepManager(); NoGrad ignored = new NoGrad()) {
+    private static void requireFinite(Collection<NDArray> weights) {
+        NDArray any = weights.iterator().next();
+        try (NDManager m = any.getManager().newSubManager(); NoGrad ignored = new NoGrad()) {
             NDList sums = new NDList();
-            for (NDArray p : params.all().values()) {
+            for (NDArray p : weights) {
                 NDArray s = p.sum();
                 s.attach(m);
                 sums.add(s);
@@ -273,14 +317,6 @@ public final class Checkpoint {
                 throw new IllegalStateException("refusing to save a checkpoint: the weights contain "
                         + "NaN or infinite values");
             }
-        }
-    }
-
-    private static void syncDirectory(Path dir) {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException ignored) {
-            // not every file system can sync a directory; the rename itself is still atomic
         }
     }
 

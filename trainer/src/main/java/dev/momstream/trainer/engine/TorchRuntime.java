@@ -22,6 +22,8 @@ public final class TorchRuntime {
     public static final String OFFLINE = "ai.djl.offline";
     public static final String OPT_OUT = "OPT_OUT_TRACKING";
     static final String THREADS = "ai.djl.pytorch.num_threads";
+    /** The system property of the user's {@code --threads} (libtorch's and ONNX Runtime's intra-op threads). */
+    public static final String THREADS_PROPERTY = "mom.threads";
     /** The device a model runs on unless the user names another (see {@link #device}). */
     public static final String DEFAULT_DEVICE = "cpu";
 

@@ -26,6 +26,10 @@ import java.util.List;
  * @param gradClip global gradient-norm clip (0 = off)
  * @param seed seed of initialisation, data order and dropout
  * @param maxBadSteps consecutive non-finite steps after which training stops
+ * @param syncEvery data-parallel training (DiLoCo, several trainers): inner steps between two
+ *     synchronisations of the replicas (docs/SCALING.md explains the default); unused by one trainer
+ * @param outerLr learning rate of the outer Nesterov step on the replicas' mean pseudo-gradient
+ * @param outerMomentum momentum of the outer Nesterov step
  */
 public record TrainConfig(
         int batchSize,
@@ -42,7 +46,10 @@ public record TrainConfig(
         double weightDecay,
         double gradClip,
         long seed,
-        int maxBadSteps) implements Serializable {
+        int maxBadSteps,
+        int syncEvery,
+        double outerLr,
+        double outerMomentum) implements Serializable {
     private static final long serialVersionUID = 1L;
 
     /** Learning-rate shape after warm-up. */
@@ -53,9 +60,12 @@ public record TrainConfig(
         CONSTANT
     }
 
+    /** Inner steps between synchronisations of data-parallel replicas (docs/SCALING.md). */
+    public static final int DEFAULT_SYNC_EVERY = 50;
+
     public static TrainConfig defaults() {
         return new TrainConfig(8, 1, 1e-3, 0.1, 100, Schedule.COSINE, 0, 0, 0.9, 0.95, 1e-5, 0.1,
-                1.0, 1234, 5);
+                1.0, 1234, 5, DEFAULT_SYNC_EVERY, 0.7, 0.9);
     }
 
     public Builder toBuilder() {
@@ -95,6 +105,13 @@ public record TrainConfig(
         if (maxBadSteps < 1) {
             problems.add("maxBadSteps=" + maxBadSteps + " must be at least 1");
         }
+        if (syncEvery < 1) {
+            problems.add("syncEvery=" + syncEvery + " must be at least 1");
+        }
+        if (!(outerLr > 0) || !(outerMomentum >= 0 && outerMomentum < 1)) {
+            problems.add("outerLr=" + outerLr + " must be positive and outerMomentum=" + outerMomentum
+                    + " in [0, 1)");
+        }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid train config: " + String.join("; ", problems));
         }
@@ -123,6 +140,9 @@ public record TrainConfig(
         private double gradClip;
         private long seed;
         private int maxBadSteps;
+        private int syncEvery;
+        private double outerLr;
+        private double outerMomentum;
 
         private Builder(TrainConfig c) {
             batchSize = c.batchSize;
@@ -140,6 +160,9 @@ public record TrainConfig(
             gradClip = c.gradClip;
             seed = c.seed;
             maxBadSteps = c.maxBadSteps;
+            syncEvery = c.syncEvery;
+            outerLr = c.outerLr;
+            outerMomentum = c.outerMomentum;
         }
 
         /** Sequences per micro-batch and micro-batches per optimizer step. */
@@ -210,10 +233,18 @@ public record TrainConfig(
             return this;
         }
 
+        /** Data-parallel replicas synchronise every {@code syncEvery} steps with this outer step. */
+        public Builder outer(int syncEvery, double lr, double momentum) {
+            this.syncEvery = syncEvery;
+            this.outerLr = lr;
+            this.outerMomentum = momentum;
+            return this;
+        }
+
         public TrainConfig build() {
             return new TrainConfig(batchSize, gradAccum, lr, minLrRatio, warmupSteps, schedule,
                     totalSteps, annealSteps, beta1, beta2, eps, weightDecay, gradClip, seed,
-                    maxBadSteps);
+                    maxBadSteps, syncEvery, outerLr, outerMomentum);
         }
     }
 }
