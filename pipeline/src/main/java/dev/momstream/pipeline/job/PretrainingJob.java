@@ -109,6 +109,9 @@ public final class PretrainingJob {
         conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
                 ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
         conf.set(CheckpointingOptions.ENABLE_UNALIGNED, c.options().unalignedCheckpoints());
+        // One channel-state writer per subtask: a shared one that fails (a full disk) makes the other
+        // subtasks' cleanup throw in Flink's exception handler, which takes the whole TaskManager down.
+        conf.set(CheckpointingOptions.UNALIGNED_MAX_SUBTASKS_PER_CHANNEL_STATE_FILE, 1);
         conf.set(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER, c.options().failedCheckpointsToStop());
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, c.options().restartAttempts());
