@@ -4,7 +4,6 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.momstream.kafka.records.ModelEvent;
 import dev.momstream.kafka.records.TrainMetrics;
 import dev.momstream.operators.records.DocRef;
 import dev.momstream.operators.records.Window;
@@ -652,10 +651,7 @@ public final class ReplicaOperator extends AbstractStreamOperator<TrainMetrics>
         TrainerSnapshot s = publication.snapshot();
         try {
             Path card = layout.writeCard(LineageCard.of(spec.runId(), configHash, publication));
-            Validation v = s.validation();
-            Double loss = v != null && v.step() == s.step() ? v.loss() : null;
-            output.collect(TrainOperator.EVENTS, new StreamRecord<>(new ModelEvent(spec.runId(), publication.version(),
-                    s.step(), s.tokensSeen(), s.path(), card.toString(), configHash, loss, s.takenAt())));
+            output.collect(TrainOperator.EVENTS, new StreamRecord<>(publication.event(spec.runId(), card, configHash)));
             for (String expired : ledger.expire(spec.options().keepVersions())) {
                 layout.deleteNested(Path.of(expired));
             }

@@ -1,5 +1,7 @@
 package dev.momstream.operators.train;
 
+import dev.momstream.kafka.records.ModelEvent;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -16,5 +18,16 @@ public record Publication(TrainerSnapshot snapshot, long previousVersion, long p
 
     public long version() {
         return snapshot.checkpointId();
+    }
+
+    /**
+     * The {@code model.events} record announcing this version, its lineage card at {@code card}; it
+     * carries a validation loss only when the snapshot was validated at its own step.
+     */
+    public ModelEvent event(String runId, Path card, String configHash) {
+        Validation v = snapshot.validation();
+        Double loss = v != null && v.step() == snapshot.step() ? v.loss() : null;
+        return new ModelEvent(runId, version(), snapshot.step(), snapshot.tokensSeen(), snapshot.path(),
+                card.toString(), configHash, loss, snapshot.takenAt());
     }
 }

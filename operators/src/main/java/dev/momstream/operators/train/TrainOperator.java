@@ -342,11 +342,7 @@ public final class TrainOperator extends AbstractStreamOperator<TrainMetrics>
     private void publish(Publication publication) {
         try {
             Path card = layout.writeCard(LineageCard.of(spec.runId(), configHash, publication));
-            TrainerSnapshot s = publication.snapshot();
-            Validation v = s.validation();
-            Double loss = v != null && v.step() == s.step() ? v.loss() : null;
-            output.collect(EVENTS, new StreamRecord<>(new ModelEvent(spec.runId(), publication.version(), s.step(),
-                    s.tokensSeen(), s.path(), card.toString(), configHash, loss, s.takenAt())));
+            output.collect(EVENTS, new StreamRecord<>(publication.event(spec.runId(), card, configHash)));
             for (String expired : ledger.expire(spec.options().keepVersions())) {
                 Checkpoint.delete(Path.of(expired));
             }
