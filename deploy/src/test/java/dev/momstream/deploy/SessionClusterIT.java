@@ -133,8 +133,13 @@ class SessionClusterIT {
                 assertEquals(0, stopped.exit(), stopped.output());
             }
         }
+        // `stop` returns once each JVM's command line is gone, which the kernel clears a moment before the exit ends
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (pids.stream().anyMatch(SessionClusterIT::runs) && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
         for (long pid : pids) {
-            assertTrue(ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true), "pid " + pid + " still runs");
+            assertTrue(!runs(pid), "pid " + pid + " still runs");
         }
         try (Stream<ProcessHandle> all = ProcessHandle.allProcesses()) {
             List<String> left = all.map(p -> p.info().commandLine().orElse(""))
@@ -243,6 +248,21 @@ class SessionClusterIT {
     private static String log(Path cluster, String name) throws IOException {
         Path log = cluster.resolve("log").resolve(name);
         return Files.exists(log) ? "\n--- " + name + ":\n" + Files.readString(log) : "\n(no " + name + ")";
+    }
+
+    /**
+     * Whether {@code pid} still executes. The script's JVMs are orphans once it exits, so a stopped one
+     * stays a zombie until init reaps it, which some container inits do only every several seconds:
+     * {@link ProcessHandle#isAlive()} still says true for it.
+     */
+    private static boolean runs(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", "" + pid, "stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2); // "pid (comm) S ..."; comm may hold spaces
+            return state != 'Z' && state != 'X';
+        } catch (IOException gone) {
+            return false;
+        }
     }
 
     private static int freePort() throws IOException {
