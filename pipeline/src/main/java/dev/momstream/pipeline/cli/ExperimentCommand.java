@@ -23,7 +23,7 @@ import picocli.CommandLine.Parameters;
         description = "Run the grids of offline training runs declared in FILEs (experiments/*.yaml): every arm on the "
                 + "same token budget, evaluation set and seeds. Finished runs are not redone; interrupted ones "
                 + "continue from their checkpoint. Then: mom report DIR.",
-        footer = {"", "Example: ./mom --threads 1 experiment experiments/*.yaml",
+        footer = {"", "Example: ./mom --threads 1 experiment experiments/*.yaml --jobs 2",
             "         ./mom experiment experiments/depth-width.yaml --scale 100 --size small --device gpu"})
 public final class ExperimentCommand implements Callable<Integer> {
 
@@ -45,6 +45,11 @@ public final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--heap", defaultValue = "768m", paramLabel = "SIZE",
             description = "Heap of each run's JVM, pre-touched so that memory growth is libtorch's (default: ${DEFAULT-VALUE}).")
     String heap;
+
+    @Option(names = "--jobs", defaultValue = "1", paramLabel = "N",
+            description = "Runs at a time, each in its own JVM (default: ${DEFAULT-VALUE}). On a CPU: at most the cores"
+                    + " divided by --threads; tokens/s are then measured next to each other.")
+    int jobs;
 
     @Option(names = "--dry-run", description = "List the planned runs and which are finished; train nothing.")
     boolean dryRun;
@@ -68,6 +73,9 @@ public final class ExperimentCommand implements Callable<Integer> {
         }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(String.join("\n", problems));
+        }
+        if (jobs < 1) {
+            throw new IllegalArgumentException("--jobs must be at least 1, got " + jobs);
         }
         Path dir = OutDirectory.check(out);
         Plan plan = Plan.of(grids, scale, size == null ? null : ModelSize.parse(size));
@@ -94,7 +102,7 @@ public final class ExperimentCommand implements Callable<Integer> {
                         public void onFailed(RunSpec run, String reason) {
                             System.err.printf("%nerror: %s failed: %s%n", run.label(), reason);
                         }
-                    });
+                    }, jobs);
         }
         if (json) {
             System.out.println(Json.write(summary));

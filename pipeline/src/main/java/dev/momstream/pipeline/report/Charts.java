@@ -3,6 +3,8 @@ package dev.momstream.pipeline.report;
 import java.awt.Color;
 import java.awt.Font;
 import java.io.IOException;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -82,17 +84,25 @@ final class Charts {
                 }
             }
         }
-        if (lo < hi) {
-            c.getStyler().setMin(lo);
-            c.getStyler().setMax(hi);
-        } else if (lo == hi) {
-            c.getStyler().setMin(lo - 1e-9);
-            c.getStyler().setMax(hi + 1e-9);
+        if (lo <= hi) {
+            // the legend prints its two ends as plain doubles: round them outwards to the cells' decimals
+            int d = decimals(format);
+            BigDecimal min = BigDecimal.valueOf(lo).setScale(d, RoundingMode.FLOOR);
+            BigDecimal max = BigDecimal.valueOf(hi).setScale(d, RoundingMode.CEILING);
+            c.getStyler().setMin(min.doubleValue());
+            BigDecimal unit = BigDecimal.ONE.movePointLeft(d);
+            c.getStyler().setMax((max.compareTo(min) > 0 ? max : min.add(unit)).doubleValue());
         }
         List<String> yLabels = new ArrayList<>(rows);
         java.util.Collections.reverse(yLabels);
         c.addSeries(title, columns, yLabels, cells);
         return c;
+    }
+
+    /** The digits after the point of a decimal pattern like {@code 0.000}. */
+    private static int decimals(String format) {
+        int point = format.indexOf('.');
+        return point < 0 ? 0 : format.length() - point - 1;
     }
 
     static Path save(Chart<?, ?> chart, Path file) throws IOException {

@@ -369,7 +369,7 @@ public final class Reproduction {
         }
         Path file = save(Charts.heatMap(g.name() + ": final validation loss (mean over seeds)",
                 rows.stream().map(x -> g.heatmap().get(0) + "=" + label(x)).toList(),
-                cols.stream().map(x -> g.heatmap().get(1) + "=" + label(x)).toList(), v, "0.000", 520, 380),
+                cols.stream().map(x -> g.heatmap().get(1) + "=" + label(x)).toList(), v, "0.000", 640, 400),
                 g.name() + "-heatmap.png");
         return image(file, "final validation loss over " + g.heatmap().get(0) + " x " + g.heatmap().get(1));
     }

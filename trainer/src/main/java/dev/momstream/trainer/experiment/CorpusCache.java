@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The bundled corpus's tokens, kept in the results directory ({@code corpus.tokens}) so that each
  * run's JVM reads them instead of tokenizing 2 M tokens again (seconds of CPU per run). A file
- * that does not read back whole is tokenized again and replaced.
+ * that does not read back whole is tokenized again and replaced; each writer writes a file of its
+ * own and moves it into place, so that runs started together cannot tear it.
  */
 final class CorpusCache {
     private static final Logger LOG = LoggerFactory.getLogger(CorpusCache.class);
@@ -41,7 +42,7 @@ final class CorpusCache {
             }
         }
         TokenCorpus corpus = TokenCorpus.of(Corpus.bundled());
-        Path tmp = results.resolve(FILE + ".tmp");
+        Path tmp = Files.createTempFile(results, FILE, ".tmp"); // runs of a parallel grid may write it at once
         try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(tmp)))) {
             out.writeInt(MAGIC);
             write(out, corpus.train());

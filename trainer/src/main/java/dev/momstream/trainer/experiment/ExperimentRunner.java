@@ -9,11 +9,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorCompletionService;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.function.LongConsumer;
 
 /**
@@ -58,8 +63,21 @@ public final class ExperimentRunner {
 
     private ExperimentRunner() {}
 
+    /** Runs the plan one run at a time. */
     public static Summary run(Plan plan, Path results, double scale, Launcher launcher, Listener listener)
             throws IOException {
+        return run(plan, results, scale, launcher, listener, 1);
+    }
+
+    /**
+     * Runs the plan, up to {@code jobs} runs at once (a run starts once the run it starts from has
+     * finished); the listener is called from several threads, one call at a time.
+     */
+    public static Summary run(Plan plan, Path results, double scale, Launcher launcher, Listener listener, int jobs)
+            throws IOException {
+        if (jobs < 1) {
+            throw new IllegalArgumentException("jobs must be at least 1, got " + jobs);
+        }
         Files.createDirectories(results);
         try (FileChannel lockFile = FileChannel.open(results.resolve(LOCK), StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE); FileLock lock = tryLock(lockFile)) {
@@ -71,7 +89,7 @@ public final class ExperimentRunner {
                 Path index = results.resolve(g.grid().name() + GRID_SUFFIX);
                 Files.writeString(index, Json.write(new GridIndex(g.grid(), scale, g.keys())));
             }
-            return runAll(plan, results, launcher, listener);
+            return runAll(plan, results, launcher, listener, jobs);
         }
     }
 
@@ -84,53 +102,134 @@ public final class ExperimentRunner {
         }
     }
 
-    private static Summary runAll(Plan plan, Path results, Launcher launcher, Listener listener) throws IOException {
-        long total = plan.runs().stream().mapToLong(RunSpec::steps).sum();
-        long done = 0;
+    private static Summary runAll(Plan plan, Path results, Launcher launcher, Listener listener, int jobs)
+            throws IOException {
+        Progress progress = new Progress(plan, listener);
         int reused = 0;
         List<RunSpec> pending = new ArrayList<>();
         for (RunSpec r : plan.runs()) {
             if (finished(results, r)) {
-                done += r.steps();
+                progress.reused(r);
                 reused++;
             } else {
                 pending.add(r);
             }
         }
+        Set<String> waitingFor = new HashSet<>(pending.stream().map(RunSpec::key).toList());
         Set<String> broken = new HashSet<>();
         Map<String, String> failed = new LinkedHashMap<>();
         Map<String, String> skipped = new LinkedHashMap<>();
         int trained = 0;
-        for (int i = 0; i < pending.size(); i++) {
-            RunSpec run = pending.get(i);
-            if (run.source() != null && broken.contains(run.source().run())) {
-                broken.add(run.key());
-                skipped.put(run.label(), "the run it starts from did not finish");
-                continue;
+        ExecutorService pool = Executors.newFixedThreadPool(jobs, r -> new Thread(r, "experiment-run"));
+        ExecutorCompletionService<Finished> done = new ExecutorCompletionService<>(pool);
+        int running = 0;
+        int started = 0;
+        try {
+            while (!pending.isEmpty() || running > 0) {
+                // start, in plan order, every run whose source has finished, up to `jobs` at once
+                for (var it = pending.iterator(); it.hasNext() && running < jobs; ) {
+                    RunSpec run = it.next();
+                    String source = run.source() == null ? null : run.source().run();
+                    if (source != null && broken.contains(source)) {
+                        it.remove();
+                        waitingFor.remove(run.key());
+                        broken.add(run.key());
+                        skipped.put(run.label(), "the run it starts from did not finish");
+                    } else if (source == null || !waitingFor.contains(source)) {
+                        it.remove();
+                        Path dir = RunWorker.runDir(results, run.key());
+                        Files.createDirectories(dir);
+                        Files.writeString(dir.resolve(RunWorker.SPEC), Json.write(run));
+                        progress.started(run, reused + ++started);
+                        done.submit(() -> launch(launcher, results, run, progress));
+                        running++;
+                    }
+                }
+                if (running == 0) {
+                    if (pending.isEmpty()) {
+                        break; // the last ones were skipped
+                    }
+                    throw new IllegalStateException("no run of the plan can start: " + pending.get(0).label()
+                            + " waits for a run that is not planned before it");
+                }
+                Finished f = done.take().get();
+                running--;
+                waitingFor.remove(f.run().key());
+                progress.finished(f);
+                if (f.result() != null) {
+                    trained++;
+                } else {
+                    broken.add(f.run().key());
+                    failed.put(f.run().label(), f.failure());
+                }
             }
-            Path dir = RunWorker.runDir(results, run.key());
-            Files.createDirectories(dir);
-            Files.writeString(dir.resolve(RunWorker.SPEC), Json.write(run));
-            long base = done;
-            int index = reused + i + 1;
-            listener.onProgress(done, total, run, index, plan.runs().size());
-            try {
-                RunResult result = launcher.launch(results, run,
-                        steps -> listener.onProgress(base + steps, total, run, index, plan.runs().size()));
-                trained++;
-                listener.onFinished(run, result);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while running " + run.label(), e);
-            } catch (Exception e) {
-                broken.add(run.key());
-                String reason = e.getMessage() == null ? e.toString() : e.getMessage();
-                failed.put(run.label(), reason);
-                listener.onFailed(run, reason);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while running the grid", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof Error error) {
+                throw error; // the launcher's own failures are Exceptions, recorded as failed runs
             }
-            done = base + run.steps();
+            throw new IOException("interrupted while running the grid", e.getCause());
+        } finally {
+            pool.shutdownNow(); // interrupts the launchers, whose child JVMs end with them
         }
         return new Summary(reused, trained, failed, skipped);
+    }
+
+    /** A run's outcome: its result, or why it failed. */
+    private record Finished(RunSpec run, RunResult result, String failure) {}
+
+    private static Finished launch(Launcher launcher, Path results, RunSpec run, Progress progress)
+            throws InterruptedException {
+        try {
+            return new Finished(run, launcher.launch(results, run, steps -> progress.at(run, steps)), null);
+        } catch (InterruptedException e) {
+            throw e;
+        } catch (Exception e) {
+            return new Finished(run, null, e.getMessage() == null ? e.toString() : e.getMessage());
+        }
+    }
+
+    /** Steps done over the plan, summed over finished runs and those in progress; reports to the listener. */
+    private static final class Progress {
+        private final Plan plan;
+        private final Listener listener;
+        private final long total;
+        private final Map<String, Long> inProgress = new LinkedHashMap<>();
+        private final Map<String, Integer> index = new HashMap<>();
+        private long finished;
+
+        Progress(Plan plan, Listener listener) {
+            this.plan = plan;
+            this.listener = listener;
+            this.total = plan.runs().stream().mapToLong(RunSpec::steps).sum();
+        }
+
+        synchronized void started(RunSpec run, int i) {
+            index.put(run.key(), i);
+            at(run, 0);
+        }
+
+        synchronized void at(RunSpec run, long steps) {
+            inProgress.put(run.key(), steps);
+            long done = finished + inProgress.values().stream().mapToLong(Long::longValue).sum();
+            listener.onProgress(done, total, run, index.get(run.key()), plan.runs().size());
+        }
+
+        synchronized void reused(RunSpec run) {
+            finished += run.steps();
+        }
+
+        synchronized void finished(Finished f) {
+            inProgress.remove(f.run().key());
+            finished += f.run().steps();
+            if (f.result() != null) {
+                listener.onFinished(f.run(), f.result());
+            } else {
+                listener.onFailed(f.run(), f.failure());
+            }
+        }
     }
 
     /** Whether {@code run} has its {@code result.json} (of this very run). */

@@ -160,4 +160,40 @@ class ExperimentResumeTest {
         assertEquals(Map.of("resume/half/s3", "the run it starts from did not finish"), s.skipped());
         assertEquals(1, s.trained());
     }
+
+    @Test
+    void runsGoInParallelWhereTheirSourcesAllowAndEndWithTheSameResults() throws IOException {
+        Plan plan = plan(dir);
+        ExperimentRunner.Summary one = run(plan, dir.resolve("serial"), ExperimentResumeTest::launchHere);
+        String mom = plan.runs().get(1).key();
+        String half = plan.runs().get(2).key();
+        java.util.Set<String> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.Set<String> overlapped = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.List<Long> progress = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        ExperimentRunner.Summary two = ExperimentRunner.run(plan, dir.resolve("parallel"), 1, (results, spec, p) -> {
+            running.add(spec.key());
+            overlapped.addAll(running.size() > 1 ? running : List.of());
+            assertTrue(!spec.key().equals(half) || Files.exists(RunWorker.runDir(results, mom).resolve(RunResult.FILE)),
+                    "the pruned run started before the run it prunes had finished");
+            try {
+                synchronized (ExperimentResumeTest.class) { // DJL trains one model per JVM at a time; ChildJvm has a JVM per run
+                    return launchHere(results, spec, p);
+                }
+            } finally {
+                running.remove(spec.key());
+            }
+        }, (done, total, run, index, runs) -> progress.add(done), 2);
+        assertEquals(one.trained(), two.trained(), "failed: " + two.failed());
+        assertTrue(overlapped.contains(plan.runs().get(0).key()) && overlapped.contains(mom),
+                "vanilla and mom, which depend on nothing, ran at the same time: " + overlapped);
+        for (int i = 1; i < progress.size(); i++) {
+            assertTrue(progress.get(i) >= progress.get(i - 1), "progress went back: " + progress);
+        }
+        for (RunSpec r : plan.runs()) {
+            RunResult a = RunResult.read(RunWorker.runDir(dir.resolve("serial"), r.key()));
+            RunResult b = RunResult.read(RunWorker.runDir(dir.resolve("parallel"), r.key()));
+            assertEquals(a.finalValLoss(), b.finalValLoss(), r.label());
+            assertEquals(a.curve(), b.curve(), r.label());
+        }
+    }
 }
