@@ -84,8 +84,13 @@ public final class ExperimentCommand implements Callable<Integer> {
             return 0;
         }
         ExperimentRunner.Summary summary;
-        long total = plan.runs().stream().mapToLong(RunSpec::steps).sum();
-        try (Progress progress = Progress.start("experiment", total, 0)) {
+        long total = 0;
+        long finished = 0; // the ETA counts from here: finished runs took no time now
+        for (RunSpec r : plan.runs()) {
+            total += r.steps();
+            finished += ExperimentRunner.finished(dir, r) ? r.steps() : 0;
+        }
+        try (Progress progress = Progress.start("experiment", total, finished)) {
             summary = ExperimentRunner.run(plan, dir, scale, new ChildJvm(device.name, MomCli.threads(), heap),
                     new ExperimentRunner.Listener() {
                         @Override
