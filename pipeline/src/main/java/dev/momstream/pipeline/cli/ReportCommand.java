@@ -26,7 +26,7 @@ public final class ReportCommand implements Callable<Integer> {
             description = "Where the PNGs go (default: a folder 'reproduction' beside --out).")
     Path plots;
 
-    @Option(names = "--command", paramLabel = "TEXT", defaultValue = "./mom --threads 1 experiment experiments/*.yaml",
+    @Option(names = "--command", paramLabel = "TEXT", defaultValue = "./mom --threads 1 experiment experiments/*.yaml --jobs 2",
             description = "The experiment command line to quote in the report (default: ${DEFAULT-VALUE}).")
     String command;
 
