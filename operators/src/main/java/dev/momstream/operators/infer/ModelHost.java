@@ -24,6 +24,11 @@ import org.slf4j.LoggerFactory;
  * any check is refused and reported; the current one keeps serving. Offers coalesce: while one
  * version loads, only the newest offer waits, so a burst of versions loads the last.
  *
+ * <p>The loading thread runs at a raised niceness ({@code loaderNice}): on a machine whose
+ * cores are busy, a load then takes longer rather than delaying the requests being served. Only
+ * when both sessions run on one intra-op thread: otherwise ONNX Runtime would start the sessions'
+ * pool threads from the loading thread, and they would inherit its niceness while serving.
+ *
  * <p>No Flink: the inference operator and the tests drive it directly. Thread-safe.
  */
 public final class ModelHost implements AutoCloseable {
@@ -96,6 +101,7 @@ public final class ModelHost implements AutoCloseable {
     }
 
     private final InferenceOptions options;
+    private final int loaderNice;
     private final Listener listener;
     private final AtomicReference<Loaded> current = new AtomicReference<>();
     private final Object lock = new Object();
@@ -104,8 +110,10 @@ public final class ModelHost implements AutoCloseable {
     private boolean closed; // guarded by lock
     private final Thread loader;
 
-    public ModelHost(InferenceOptions options, Listener listener) {
+    /** @param loaderNice Linux niceness of the loading thread, 0-19 (0: the same priority as serving) */
+    public ModelHost(InferenceOptions options, int loaderNice, Listener listener) {
         this.options = Objects.requireNonNull(options, "options");
+        this.loaderNice = loaderNice;
         this.listener = Objects.requireNonNull(listener, "listener");
         this.loader = new Thread(this::loadLoop, "model-loader");
         loader.setDaemon(true);
@@ -169,6 +177,12 @@ public final class ModelHost implements AutoCloseable {
     }
 
     private void loadLoop() {
+        String notNiced = options.scoreThreads() != 1 || options.decodeThreads() != 1
+                ? "the sessions' intra-op threads would inherit the loading thread's niceness"
+                : Niceness.raiseCurrentThread(loaderNice);
+        if (notNiced != null) {
+            LOG.info("Versions load at the serving threads' priority: {}", notNiced);
+        }
         while (true) {
             ServableModel next;
             synchronized (lock) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.momstream.kafka.records.InferRequest;
 import dev.momstream.kafka.records.InferResponse;
@@ -15,7 +16,9 @@ import dev.momstream.trainer.onnx.InferenceOptions;
 import dev.momstream.trainer.onnx.OnnxExport;
 import dev.momstream.trainer.onnx.OnnxModel;
 import dev.momstream.trainer.onnx.Sampling;
+import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -60,7 +63,7 @@ class InferenceServerTest {
     }
 
     private ModelHost host() {
-        ModelHost host = new ModelHost(ONE_THREAD, new ModelHost.Listener() {
+        ModelHost host = new ModelHost(ONE_THREAD, ServeOptions.DEFAULT_LOADER_NICE, new ModelHost.Listener() {
             @Override
             public void swapped(ServableModel from, ServableModel to, double loadMillis) {
                 events.add("swapped " + (from == null ? "-" : from.label()) + " -> " + to.label());
@@ -257,5 +260,53 @@ class InferenceServerTest {
         await(() -> responses.size() == 4, "the waiting requests to be answered");
         assertTrue(responses.values().stream().allMatch(InferResponse::ok));
         assertTrue(server.offer(score("later", TEXT)));
+    }
+
+    @Test
+    void versionsLoadAtTheLoaderNicenessWhileRequestsAreServedAtTheCallersPriority() throws Exception {
+        Integer caller = Niceness.ofCurrentThread();
+        assumeTrue(caller != null, "niceness is Linux's");
+        int loaderNice = Math.min(19, Math.max(caller + 5, ServeOptions.DEFAULT_LOADER_NICE));
+        List<Integer> loading = new CopyOnWriteArrayList<>();
+        List<Integer> serving = new CopyOnWriteArrayList<>();
+        ModelHost host = recordingNiceness(ONE_THREAD, loaderNice, loading);
+        InferenceServer server = new InferenceServer(host, ServeOptions.defaults(), d -> serving.add(niceness()));
+        open.add(server);
+        host.offer(Servables.export(dir, 1));
+        submit(server, score("n0", TEXT));
+        await(() -> !serving.isEmpty(), "the response to n0");
+        assertEquals(List.of(loaderNice), loading, "niceness of the loading thread");
+        assertEquals(List.of(caller), serving, "niceness of the serving thread");
+
+        // sessions on a pool of threads: the pool would inherit the loader's niceness, so no raise
+        recordingNiceness(InferenceOptions.defaults().withThreads(2), loaderNice, loading)
+                .offer(Servables.export(dir, 2));
+        await(() -> loading.size() == 2, "the pooled host's first version");
+        assertEquals(List.of(loaderNice, caller), loading, "niceness of the pooled host's loading thread");
+    }
+
+    /** A host whose listener records the niceness of the thread it is called on (the loading thread). */
+    private ModelHost recordingNiceness(InferenceOptions options, int loaderNice, List<Integer> into) {
+        ModelHost host = new ModelHost(options, loaderNice, new ModelHost.Listener() {
+            @Override
+            public void swapped(ServableModel from, ServableModel to, double loadMillis) {
+                into.add(niceness());
+            }
+
+            @Override
+            public void refused(ServableModel offered, ServableModel serving, String reason) {
+                into.add(niceness());
+            }
+        });
+        open.add(host);
+        return host;
+    }
+
+    private static int niceness() {
+        try {
+            return Niceness.ofCurrentThread();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 }
