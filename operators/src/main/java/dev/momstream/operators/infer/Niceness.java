@@ -7,8 +7,8 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The Linux niceness of the calling thread: {@link ModelHost}'s loading thread raises its own, so
- * that loading, verifying and warming up a new version yields the CPU to the thread that serves
+ * The Linux niceness of the calling thread: {@link ModelHost}'s session-creating thread raises its
+ * own, so that creating a new version's sessions yields the CPU to the thread that serves
  * (docs/PERFORMANCE.md, "Serving through Kafka and Flink"). Java has no API for it (thread
  * priorities are ignored on Linux), so the thread finds its kernel task id in
  * {@code /proc/thread-self} and asks {@code renice}; raising one's own niceness needs no privilege.

@@ -24,8 +24,9 @@ import java.util.Objects;
  * @param maxNewTokens     generate requests asking for more are refused
  * @param modelWait        a request waits this long for a first model version before it is
  *                         answered with an error
- * @param loaderNice       Linux niceness (0-19) of the thread that loads, verifies and warms up a
- *                         new version, so that it yields the CPU to serving; 0 = as serving
+ * @param loaderNice       Linux niceness (0-19) of the thread on which ONNX Runtime creates a new
+ *                         version's sessions (most of a swap's CPU time), so that it yields the
+ *                         CPU to serving; 0 = as serving
  */
 public record ServeOptions(String device, int threads, int maxBatch, Duration maxDelay, int maxQueued,
                            int maxRequestBytes, int maxScoreTokens, int maxNewTokens, Duration modelWait,
@@ -71,7 +72,7 @@ public record ServeOptions(String device, int threads, int maxBatch, Duration ma
     /**
      * CPU, one intra-op thread per session, batches of up to 8 waiting at most 5 ms, 64 queued
      * requests, 64 KiB requests, 8192 tokens to score, 1024 new tokens, 10 minutes for a first model,
-     * new versions loaded at niceness 10 (the loader gets about a tenth of a core that serving wants).
+     * new versions' sessions created at niceness 10 (about a tenth of a core that serving wants).
      */
     public static ServeOptions defaults() {
         return new ServeOptions("cpu", 1, DEFAULT_MAX_BATCH, Duration.ofMillis(DEFAULT_MAX_DELAY_MILLIS),

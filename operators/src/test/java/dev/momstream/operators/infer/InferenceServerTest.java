@@ -19,6 +19,7 @@ import dev.momstream.trainer.onnx.Sampling;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -263,29 +264,34 @@ class InferenceServerTest {
     }
 
     @Test
-    void versionsLoadAtTheLoaderNicenessWhileRequestsAreServedAtTheCallersPriority() throws Exception {
+    void sessionsAreCreatedAtTheLoaderNicenessWhileChecksAndRequestsRunAtTheCallersPriority() throws Exception {
         Integer caller = Niceness.ofCurrentThread();
         assumeTrue(caller != null, "niceness is Linux's");
         int loaderNice = Math.min(19, Math.max(caller + 5, ServeOptions.DEFAULT_LOADER_NICE));
-        List<Integer> loading = new CopyOnWriteArrayList<>();
+        List<Integer> checking = new CopyOnWriteArrayList<>();
         List<Integer> serving = new CopyOnWriteArrayList<>();
-        ModelHost host = recordingNiceness(ONE_THREAD, loaderNice, loading);
+        ModelHost host = recordingNiceness(ONE_THREAD, loaderNice, checking);
         InferenceServer server = new InferenceServer(host, ServeOptions.defaults(), d -> serving.add(niceness()));
         open.add(server);
         host.offer(Servables.export(dir, 1));
         submit(server, score("n0", TEXT));
         await(() -> !serving.isEmpty(), "the response to n0");
-        assertEquals(List.of(loaderNice), loading, "niceness of the loading thread");
+        assertEquals(List.of(caller), checking, "niceness of the thread that checks a version and reports");
         assertEquals(List.of(caller), serving, "niceness of the serving thread");
+        assertEquals(List.of(loaderNice), nicenessOf("model-sessions"), "niceness of the session-creating thread");
 
-        // sessions on a pool of threads: the pool would inherit the loader's niceness, so no raise
-        recordingNiceness(InferenceOptions.defaults().withThreads(2), loaderNice, loading)
+        // sessions on a pool of threads: the pool would inherit the creating thread's niceness, so no raise
+        recordingNiceness(InferenceOptions.defaults().withThreads(2), loaderNice, checking)
                 .offer(Servables.export(dir, 2));
-        await(() -> loading.size() == 2, "the pooled host's first version");
-        assertEquals(List.of(loaderNice, caller), loading, "niceness of the pooled host's loading thread");
+        await(() -> checking.size() == 2, "the pooled host's first version");
+        // ONNX Runtime's pool threads take the name (and niceness) of the thread that created them
+        List<Integer> after = nicenessOf("model-sessions");
+        assertEquals(1, after.stream().filter(n -> n == loaderNice).count(), "niced threads: " + after);
+        assertTrue(after.size() > 2 && after.stream().filter(n -> n != loaderNice).allMatch(n -> n.equals(caller)),
+                "the pooled host's session-creating thread and its sessions' pool threads: " + after);
     }
 
-    /** A host whose listener records the niceness of the thread it is called on (the loading thread). */
+    /** A host whose listener records the niceness of the thread it is called on. */
     private ModelHost recordingNiceness(InferenceOptions options, int loaderNice, List<Integer> into) {
         ModelHost host = new ModelHost(options, loaderNice, new ModelHost.Listener() {
             @Override
@@ -300,6 +306,20 @@ class InferenceServerTest {
         });
         open.add(host);
         return host;
+    }
+
+    /** The niceness of each of this JVM's threads named {@code name}. */
+    private static List<Integer> nicenessOf(String name) throws IOException {
+        List<Integer> out = new ArrayList<>();
+        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path t : tasks.toList()) {
+                if (Files.readString(t.resolve("comm")).trim().equals(name)) {
+                    String stat = Files.readString(t.resolve("stat"));
+                    out.add(Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[16]));
+                }
+            }
+        }
+        return out;
     }
 
     private static int niceness() {

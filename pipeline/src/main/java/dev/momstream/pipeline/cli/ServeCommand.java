@@ -74,8 +74,8 @@ public final class ServeCommand implements Callable<Integer> {
     int maxQueued;
 
     @Option(names = "--loader-nice", defaultValue = "" + ServeOptions.DEFAULT_LOADER_NICE,
-            description = "Linux niceness (0-19) of the thread that loads, verifies and warms up a new version, so that"
-                    + " a swap yields the CPU to the requests; 0 = as serving (default: ${DEFAULT-VALUE}).")
+            description = "Linux niceness (0-19) of the thread that creates a new version's ONNX Runtime sessions, so"
+                    + " that a swap yields the CPU to the requests; 0 = as serving (default: ${DEFAULT-VALUE}).")
     int loaderNice;
 
     @Option(names = "--parallelism", defaultValue = "1",
