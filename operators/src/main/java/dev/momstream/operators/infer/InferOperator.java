@@ -116,8 +116,7 @@ public final class InferOperator extends AbstractStreamOperator<InferResponse>
         parser = new RequestParser(spec.options());
         ServeOptions o = spec.options();
         InferenceOptions inference = InferenceOptions.defaults().withDevice(o.device());
-        host = new ModelHost(o.threads() > 0 ? inference.withThreads(o.threads()) : inference, o.loaderNice(),
-                new HostEvents());
+        host = new ModelHost(o.threads() > 0 ? inference.withThreads(o.threads()) : inference, new HostEvents());
         server = new InferenceServer(host, o, d -> inMailbox(() -> emit(d), "emit response"));
         group.gauge("queued", (Gauge<Integer>) server::queued);
         group.gauge("servedVersion", (Gauge<Long>) () -> {

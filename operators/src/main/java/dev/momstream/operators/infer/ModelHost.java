@@ -8,8 +8,6 @@ import dev.momstream.trainer.onnx.OnnxModel;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Objects;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -25,14 +23,6 @@ import org.slf4j.LoggerFactory;
  * sessions once the last request using it has finished ({@link Lease}). A version that fails
  * any check is refused and reported; the current one keeps serving. Offers coalesce: while one
  * version loads, only the newest offer waits, so a burst of versions loads the last.
- *
- * <p>ONNX Runtime's share of a load (reading the weights, creating and optimising the sessions:
- * most of its CPU time) runs on a thread of its own at a raised niceness ({@code loaderNice}):
- * on a machine whose cores are busy, a load then takes longer rather than delaying the requests
- * being served. The checks, in Java, stay at the serving priority: a descheduled thread in Java
- * code would hold up the JVM's safepoints, and with them every thread. Only when both sessions run
- * on one intra-op thread: otherwise ONNX Runtime would start the sessions' pool threads from the
- * niced thread, and they would inherit its niceness while serving.
  *
  * <p>No Flink: the inference operator and the tests drive it directly. Thread-safe.
  */
@@ -106,7 +96,6 @@ public final class ModelHost implements AutoCloseable {
     }
 
     private final InferenceOptions options;
-    private final int loaderNice;
     private final Listener listener;
     private final AtomicReference<Loaded> current = new AtomicReference<>();
     private final Object lock = new Object();
@@ -114,19 +103,10 @@ public final class ModelHost implements AutoCloseable {
     private ServableModel loading; // guarded by lock
     private boolean closed; // guarded by lock
     private final Thread loader;
-    private final ExecutorService sessions;
 
-    /** @param loaderNice Linux niceness of the thread that creates sessions, 0-19 (0: as serving) */
-    public ModelHost(InferenceOptions options, int loaderNice, Listener listener) {
+    public ModelHost(InferenceOptions options, Listener listener) {
         this.options = Objects.requireNonNull(options, "options");
-        this.loaderNice = loaderNice;
         this.listener = Objects.requireNonNull(listener, "listener");
-        this.sessions = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "model-sessions");
-            t.setDaemon(true);
-            return t;
-        });
-        sessions.execute(this::lowerSessionPriority);
         this.loader = new Thread(this::loadLoop, "model-loader");
         loader.setDaemon(true);
         loader.start();
@@ -188,15 +168,6 @@ public final class ModelHost implements AutoCloseable {
         }
     }
 
-    private void lowerSessionPriority() {
-        String notNiced = options.scoreThreads() != 1 || options.decodeThreads() != 1
-                ? "the sessions' intra-op threads would inherit the niceness of the thread that creates them"
-                : Niceness.raiseCurrentThread(loaderNice);
-        if (notNiced != null) {
-            LOG.info("Sessions of new versions are created at the serving threads' priority: {}", notNiced);
-        }
-    }
-
     private void loadLoop() {
         while (true) {
             ServableModel next;
@@ -230,7 +201,7 @@ public final class ModelHost implements AutoCloseable {
         long started = System.nanoTime();
         OnnxModel model = null;
         try {
-            model = candidate.open(options, sessions);
+            model = candidate.open(options);
             warmUp(model);
             candidate = candidate.describedBy(model.metadata());
         } catch (IOException | RuntimeException e) {
@@ -291,7 +262,6 @@ public final class ModelHost implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        sessions.shutdown();
         Loaded last = current.getAndSet(null);
         if (last != null) {
             last.release();

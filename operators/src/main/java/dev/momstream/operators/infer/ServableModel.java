@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.Objects;
-import java.util.concurrent.Executor;
 
 /**
  * A model export a host may serve: announced on {@code model.events}, or named by the user.
@@ -56,11 +55,6 @@ public record ServableModel(Long version, String path, String checksum, String r
      * version it holds. A refusal names the directory and what did not match.
      */
     public OnnxModel open(InferenceOptions options) throws IOException {
-        return open(options, Runnable::run);
-    }
-
-    /** {@link #open(InferenceOptions)}, the sessions created by {@code loader} (see {@link OnnxModel#load(Path, InferenceOptions, Executor)}). */
-    public OnnxModel open(InferenceOptions options, Executor loader) throws IOException {
         Path dir = Path.of(path);
         if (checksum != null) {
             String actual = Manifest.sha256(dir.resolve(Manifest.FILE));
@@ -69,7 +63,7 @@ public record ServableModel(Long version, String path, String checksum, String r
                         + label() + " was announced with " + checksum + "; it is not the export that was published");
             }
         }
-        OnnxModel model = OnnxModel.load(dir, options, loader);
+        OnnxModel model = OnnxModel.load(dir, options);
         Long exported = model.metadata().version();
         if (version != null && !version.equals(exported)) {
             model.close();

@@ -24,20 +24,15 @@ import java.util.Objects;
  * @param maxNewTokens     generate requests asking for more are refused
  * @param modelWait        a request waits this long for a first model version before it is
  *                         answered with an error
- * @param loaderNice       Linux niceness (0-19) of the thread on which ONNX Runtime creates a new
- *                         version's sessions (most of a swap's CPU time), so that it yields the
- *                         CPU to serving; 0 = as serving
  */
 public record ServeOptions(String device, int threads, int maxBatch, Duration maxDelay, int maxQueued,
-                           int maxRequestBytes, int maxScoreTokens, int maxNewTokens, Duration modelWait,
-                           int loaderNice)
+                           int maxRequestBytes, int maxScoreTokens, int maxNewTokens, Duration modelWait)
         implements Serializable {
 
     private static final long serialVersionUID = 1L;
     public static final int DEFAULT_MAX_BATCH = 8;
     public static final int DEFAULT_MAX_DELAY_MILLIS = 5;
     public static final int DEFAULT_MAX_QUEUED = 64;
-    public static final int DEFAULT_LOADER_NICE = 10;
 
     public ServeOptions {
         Objects.requireNonNull(device, "device");
@@ -55,9 +50,6 @@ public record ServeOptions(String device, int threads, int maxBatch, Duration ma
         atLeast(problems, "maxRequestBytes", maxRequestBytes, 1);
         atLeast(problems, "maxScoreTokens", maxScoreTokens, 2);
         atLeast(problems, "maxNewTokens", maxNewTokens, 0);
-        if (loaderNice < 0 || loaderNice > 19) {
-            problems.add("loaderNice=" + loaderNice + " must be between 0 and 19");
-        }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid serve options: " + String.join("; ", problems));
         }
@@ -71,12 +63,11 @@ public record ServeOptions(String device, int threads, int maxBatch, Duration ma
 
     /**
      * CPU, one intra-op thread per session, batches of up to 8 waiting at most 5 ms, 64 queued
-     * requests, 64 KiB requests, 8192 tokens to score, 1024 new tokens, 10 minutes for a first model,
-     * new versions' sessions created at niceness 10 (about a tenth of a core that serving wants).
+     * requests, 64 KiB requests, 8192 tokens to score, 1024 new tokens, 10 minutes for a first model.
      */
     public static ServeOptions defaults() {
         return new ServeOptions("cpu", 1, DEFAULT_MAX_BATCH, Duration.ofMillis(DEFAULT_MAX_DELAY_MILLIS),
-                DEFAULT_MAX_QUEUED, 64 * 1024, 8192, 1024, Duration.ofMinutes(10), DEFAULT_LOADER_NICE);
+                DEFAULT_MAX_QUEUED, 64 * 1024, 8192, 1024, Duration.ofMinutes(10));
     }
 
     public Builder toBuilder() {
@@ -94,7 +85,6 @@ public record ServeOptions(String device, int threads, int maxBatch, Duration ma
         private int maxScoreTokens;
         private int maxNewTokens;
         private Duration modelWait;
-        private int loaderNice;
 
         private Builder(ServeOptions o) {
             device = o.device;
@@ -106,7 +96,6 @@ public record ServeOptions(String device, int threads, int maxBatch, Duration ma
             maxScoreTokens = o.maxScoreTokens;
             maxNewTokens = o.maxNewTokens;
             modelWait = o.modelWait;
-            loaderNice = o.loaderNice;
         }
 
         public Builder device(String v) {
@@ -144,14 +133,9 @@ public record ServeOptions(String device, int threads, int maxBatch, Duration ma
             return this;
         }
 
-        public Builder loaderNice(int v) {
-            loaderNice = v;
-            return this;
-        }
-
         public ServeOptions build() {
             return new ServeOptions(device, threads, maxBatch, maxDelay, maxQueued, maxRequestBytes, maxScoreTokens,
-                    maxNewTokens, modelWait, loaderNice);
+                    maxNewTokens, modelWait);
         }
     }
 }

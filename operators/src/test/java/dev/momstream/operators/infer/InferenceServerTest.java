@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.momstream.kafka.records.InferRequest;
 import dev.momstream.kafka.records.InferResponse;
@@ -16,10 +15,7 @@ import dev.momstream.trainer.onnx.InferenceOptions;
 import dev.momstream.trainer.onnx.OnnxExport;
 import dev.momstream.trainer.onnx.OnnxModel;
 import dev.momstream.trainer.onnx.Sampling;
-import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -64,7 +60,7 @@ class InferenceServerTest {
     }
 
     private ModelHost host() {
-        ModelHost host = new ModelHost(ONE_THREAD, ServeOptions.DEFAULT_LOADER_NICE, new ModelHost.Listener() {
+        ModelHost host = new ModelHost(ONE_THREAD, new ModelHost.Listener() {
             @Override
             public void swapped(ServableModel from, ServableModel to, double loadMillis) {
                 events.add("swapped " + (from == null ? "-" : from.label()) + " -> " + to.label());
@@ -261,72 +257,5 @@ class InferenceServerTest {
         await(() -> responses.size() == 4, "the waiting requests to be answered");
         assertTrue(responses.values().stream().allMatch(InferResponse::ok));
         assertTrue(server.offer(score("later", TEXT)));
-    }
-
-    @Test
-    void sessionsAreCreatedAtTheLoaderNicenessWhileChecksAndRequestsRunAtTheCallersPriority() throws Exception {
-        Integer caller = Niceness.ofCurrentThread();
-        assumeTrue(caller != null, "niceness is Linux's");
-        int loaderNice = Math.min(19, Math.max(caller + 5, ServeOptions.DEFAULT_LOADER_NICE));
-        List<Integer> checking = new CopyOnWriteArrayList<>();
-        List<Integer> serving = new CopyOnWriteArrayList<>();
-        ModelHost host = recordingNiceness(ONE_THREAD, loaderNice, checking);
-        InferenceServer server = new InferenceServer(host, ServeOptions.defaults(), d -> serving.add(niceness()));
-        open.add(server);
-        host.offer(Servables.export(dir, 1));
-        submit(server, score("n0", TEXT));
-        await(() -> !serving.isEmpty(), "the response to n0");
-        assertEquals(List.of(caller), checking, "niceness of the thread that checks a version and reports");
-        assertEquals(List.of(caller), serving, "niceness of the serving thread");
-        assertEquals(List.of(loaderNice), nicenessOf("model-sessions"), "niceness of the session-creating thread");
-
-        // sessions on a pool of threads: the pool would inherit the creating thread's niceness, so no raise
-        recordingNiceness(InferenceOptions.defaults().withThreads(2), loaderNice, checking)
-                .offer(Servables.export(dir, 2));
-        await(() -> checking.size() == 2, "the pooled host's first version");
-        // ONNX Runtime's pool threads take the name (and niceness) of the thread that created them
-        List<Integer> after = nicenessOf("model-sessions");
-        assertEquals(1, after.stream().filter(n -> n == loaderNice).count(), "niced threads: " + after);
-        assertTrue(after.size() > 2 && after.stream().filter(n -> n != loaderNice).allMatch(n -> n.equals(caller)),
-                "the pooled host's session-creating thread and its sessions' pool threads: " + after);
-    }
-
-    /** A host whose listener records the niceness of the thread it is called on. */
-    private ModelHost recordingNiceness(InferenceOptions options, int loaderNice, List<Integer> into) {
-        ModelHost host = new ModelHost(options, loaderNice, new ModelHost.Listener() {
-            @Override
-            public void swapped(ServableModel from, ServableModel to, double loadMillis) {
-                into.add(niceness());
-            }
-
-            @Override
-            public void refused(ServableModel offered, ServableModel serving, String reason) {
-                into.add(niceness());
-            }
-        });
-        open.add(host);
-        return host;
-    }
-
-    /** The niceness of each of this JVM's threads named {@code name}. */
-    private static List<Integer> nicenessOf(String name) throws IOException {
-        List<Integer> out = new ArrayList<>();
-        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
-            for (Path t : tasks.toList()) {
-                if (Files.readString(t.resolve("comm")).trim().equals(name)) {
-                    String stat = Files.readString(t.resolve("stat"));
-                    out.add(Integer.parseInt(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[16]));
-                }
-            }
-        }
-        return out;
-    }
-
-    private static int niceness() {
-        try {
-            return Niceness.ofCurrentThread();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

@@ -18,15 +18,13 @@ class ServeOptionsTest {
 
         IllegalArgumentException all = assertThrows(IllegalArgumentException.class,
                 () -> ServeOptions.defaults().toBuilder().threads(-1).batching(8, Duration.ofMillis(-1)).maxQueued(0)
-                        .limits(0, 1, -1).loaderNice(20).build());
+                        .limits(0, 1, -1).build());
         assertEquals("invalid serve options: threads=-1 must not be negative; maxQueued=0 must be at least 1;"
                 + " maxDelay=PT-0.001S must not be negative; maxRequestBytes=0 must be at least 1;"
-                + " maxScoreTokens=1 must be at least 2; maxNewTokens=-1 must be at least 0;"
-                + " loaderNice=20 must be between 0 and 19", all.getMessage());
+                + " maxScoreTokens=1 must be at least 2; maxNewTokens=-1 must be at least 0", all.getMessage());
 
         ServeOptions edge = ServeOptions.defaults().toBuilder().threads(0).batching(1, Duration.ZERO).maxQueued(1)
-                .limits(1, 2, 0).loaderNice(0).build();
+                .limits(1, 2, 0).build();
         assertEquals(1, edge.maxBatch());
-        assertEquals(19, ServeOptions.defaults().toBuilder().loaderNice(19).build().loaderNice());
     }
 }

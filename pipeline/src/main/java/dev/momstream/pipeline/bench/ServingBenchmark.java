@@ -51,10 +51,9 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * <ol>
  *   <li>the default settings at every rate, then at a rate where requests queue;</li>
  *   <li>max batch 1 at that rate (micro-batching's effect, same machine state);</li>
- *   <li>versions swapped in at a steady rate, with the loader niced (the default) and at the
- *       serving threads' priority: the latency of the requests sent while a swap was under way
- *       (from its announcement until 1 s after it served), pooled over every swap, against those
- *       sent outside the swaps.</li>
+ *   <li>versions swapped in at a steady rate: the latency of the requests sent while a swap was
+ *       under way (from its announcement until 1 s after it served), pooled over every swap,
+ *       against those sent outside the swaps.</li>
  * </ol>
  */
 public final class ServingBenchmark {
@@ -79,12 +78,8 @@ public final class ServingBenchmark {
     public record RateRow(int maxBatch, double rate, int sent, int answered, double p50Ms, double p99Ms,
                           double throughput, double meanBatch) {}
 
-    /**
-     * Requests sent while a swap was under way vs outside every swap, pooled over {@code swaps}.
-     *
-     * @param loaderNice niceness of the loading thread (0: that of the serving threads)
-     */
-    public record SwapRow(int loaderNice, double rate, int swaps, int steadyRequests, double steadyP50Ms,
+    /** Requests sent while a swap was under way vs outside every swap, pooled over {@code swaps}. */
+    public record SwapRow(double rate, int swaps, int steadyRequests, double steadyP50Ms,
                           double steadyP99Ms, int swapRequests, double swapP50Ms, double swapP99Ms, double meanLoadMs,
                           int failed) {
         public double ratio() {
@@ -122,12 +117,8 @@ public final class ServingBenchmark {
             try (Job job = broker.job("max-batch-1", versions.get(0), RUN, unbatched, config)) {
                 batching.add(report(job.rate(plan.batchRate(), plan.seconds()), progress));
             }
-            // at the serving priority first, then niced: the announcements of each follow only their own run
-            for (int nice : new int[] {0, serve.loaderNice()}) {
-                try (Job job = broker.job("swaps-nice-" + nice, versions.get(0), RUN + "-nice-" + nice,
-                        serve.toBuilder().loaderNice(nice).build(), config)) {
-                    swaps.add(report(job.swaps(versions.subList(1, versions.size()), plan.swapRate(), nice), progress));
-                }
+            try (Job job = broker.job("swaps", versions.get(0), RUN, serve, config)) {
+                swaps.add(report(job.swaps(versions.subList(1, versions.size()), plan.swapRate()), progress));
             }
             return new Result("d " + config.d() + ", context " + config.contextLength(),
                     ModelReport.of(config).parameters(), serve, rates, batching, swaps);
@@ -213,7 +204,7 @@ public final class ServingBenchmark {
         }
 
         /** Sends at {@code rate} while {@code versions} are announced one at a time. */
-        SwapRow swaps(List<ServableModel> versions, double rate, int loaderNice) throws Exception {
+        SwapRow swaps(List<ServableModel> versions, double rate) throws Exception {
             List<long[]> windows = new ArrayList<>(); // {announced, swapped + AFTER_SWAP} in nanoTime
             List<Double> loads = new ArrayList<>();
             AtomicBoolean done = new AtomicBoolean();
@@ -247,7 +238,7 @@ public final class ServingBenchmark {
             List<Timed> during = sent.stream().filter(inSwap).toList();
             List<Timed> steady = sent.stream().filter(t -> t.sentNanos >= settled && !inSwap.test(t)).toList();
             int failed = (int) sent.stream().filter(t -> !t.answered() || !t.response.ok()).count();
-            return new SwapRow(loaderNice, rate, windows.size(), steady.size(), percentile(steady, 0.50),
+            return new SwapRow(rate, windows.size(), steady.size(), percentile(steady, 0.50),
                     percentile(steady, 0.99), during.size(), percentile(during, 0.50), percentile(during, 0.99),
                     loads.stream().mapToDouble(Double::doubleValue).average().orElse(0), failed);
         }

@@ -36,7 +36,7 @@ public final class InferBenchCommand implements Callable<Integer> {
 
     @Option(names = "--serving", description = "Instead: request latency through Kafka and Flink (`mom serve`'s job"
             + " on an embedded broker) at --rates; max batch 1 vs --max-batch at --batch-rate; then during --swaps"
-            + " version swaps, with the loader niced and not.")
+            + " version swaps.")
     boolean serving;
 
     @Option(names = "--training-cost", description = "Instead: training tokens/s (tiny-mom, as `mom bench train`)"
@@ -66,7 +66,7 @@ public final class InferBenchCommand implements Callable<Integer> {
     double swapRate;
 
     @Option(names = "--swaps", defaultValue = "8",
-            description = "--serving: versions swapped in, at each loader priority (default: ${DEFAULT-VALUE}).")
+            description = "--serving: versions swapped in (default: ${DEFAULT-VALUE}).")
     int swaps;
 
     @Option(names = "--max-batch", defaultValue = "" + ServeOptions.DEFAULT_MAX_BATCH,
@@ -180,9 +180,9 @@ public final class InferBenchCommand implements Callable<Integer> {
                         System.out.printf("%9d %8.1f %6d %8d %7.1fms %7.1fms %10.1f %10.2f%n", x.maxBatch(), x.rate(),
                                 x.sent(), x.answered(), x.p50Ms(), x.p99Ms(), x.throughput(), x.meanBatch());
                     } else if (row instanceof ServingBenchmark.SwapRow x) {
-                        System.out.printf("swaps, loader niceness %2d: %d swaps at %.1f req/s (load %.0f ms each); p50/p99"
-                                + " steady %.1f/%.1f ms (%d requests) vs during a swap %.1f/%.1f ms (%d requests):"
-                                + " p99 %.2fx; %d failed or unanswered%n", x.loaderNice(), x.swaps(), x.rate(),
+                        System.out.printf("swaps: %d at %.1f req/s (load %.0f ms each); p50/p99 steady %.1f/%.1f ms"
+                                + " (%d requests) vs during a swap %.1f/%.1f ms (%d requests): p99 %.2fx; %d failed"
+                                + " or unanswered%n", x.swaps(), x.rate(),
                                 x.meanLoadMs(), x.steadyP50Ms(), x.steadyP99Ms(), x.steadyRequests(), x.swapP50Ms(),
                                 x.swapP99Ms(), x.swapRequests(), x.ratio(), x.failed());
                     }

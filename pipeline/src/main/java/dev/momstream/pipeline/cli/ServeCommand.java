@@ -73,11 +73,6 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Requests waiting at most; beyond, back-pressure holds them in Kafka (default: ${DEFAULT-VALUE}).")
     int maxQueued;
 
-    @Option(names = "--loader-nice", defaultValue = "" + ServeOptions.DEFAULT_LOADER_NICE,
-            description = "Linux niceness (0-19) of the thread that creates a new version's ONNX Runtime sessions, so"
-                    + " that a swap yields the CPU to the requests; 0 = as serving (default: ${DEFAULT-VALUE}).")
-    int loaderNice;
-
     @Option(names = "--parallelism", defaultValue = "1",
             description = "Inference operators (each with its own sessions), at most the partitions of infer.requests (default: ${DEFAULT-VALUE}).")
     int parallelism;
@@ -126,7 +121,7 @@ public final class ServeCommand implements Callable<Integer> {
     private ServeOptions serveOptions() {
         return ServeOptions.defaults().toBuilder().device(device.name)
                 .threads(MomCli.threads() > 0 ? MomCli.threads() : ServeOptions.defaults().threads())
-                .batching(maxBatch, Duration.ofMillis(maxDelayMillis)).maxQueued(maxQueued).loaderNice(loaderNice).build();
+                .batching(maxBatch, Duration.ofMillis(maxDelayMillis)).maxQueued(maxQueued).build();
     }
 
     @Override

@@ -20,9 +20,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.Executor;
 
 /**
  * An exported model version on ONNX Runtime: scoring, and decoders for cached generation.
@@ -50,39 +47,10 @@ public final class OnnxModel implements AutoCloseable {
     }
 
     public static OnnxModel load(Path dir, InferenceOptions options) throws OnnxModelException {
-        return load(dir, options, Runnable::run);
-    }
-
-    /**
-     * {@link #load(Path, InferenceOptions)}, with the sessions created by {@code loader}: the
-     * checks run on the calling thread, and ONNX Runtime's share of the load (reading the
-     * weights, optimising the graphs) on {@code loader}'s thread, which may run at a lower
-     * priority. That share is native code throughout, so a descheduled thread there does not hold
-     * up the JVM's safepoints (garbage collections) as one in Java code would.
-     */
-    public static OnnxModel load(Path dir, InferenceOptions options, Executor loader) throws OnnxModelException {
         Path d = dir.toAbsolutePath().normalize();
         ExportMetadata metadata = verify(d);
         OrtSessions.Placement placement = OrtSessions.place(options);
         OrtSessions.log(d, placement);
-        try {
-            return CompletableFuture.supplyAsync(() -> {
-                try {
-                    return sessions(d, metadata, options, placement);
-                } catch (OnnxModelException e) {
-                    throw new CompletionException(e);
-                }
-            }, loader).join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof OnnxModelException m) {
-                throw m;
-            }
-            throw e;
-        }
-    }
-
-    private static OnnxModel sessions(Path d, ExportMetadata metadata, InferenceOptions options,
-            OrtSessions.Placement placement) throws OnnxModelException {
         OrtSession score = open(d, OnnxExport.SCORE, options.scoreThreads(), options, placement);
         try {
             OrtSession decode = open(d, OnnxExport.DECODE, options.decodeThreads(), options, placement);
