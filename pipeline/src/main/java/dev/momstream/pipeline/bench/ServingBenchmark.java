@@ -30,6 +30,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -154,6 +155,11 @@ public final class ServingBenchmark {
                 kafka.close();
                 throw e;
             }
+        }
+
+        /** The broker's process while it runs. */
+        Optional<ProcessHandle> process() {
+            return kafka.brokerProcess();
         }
 
         /** {@code mom serve}'s job serving {@code first}, following {@code runId}'s announcements; warmed up. */

@@ -5,6 +5,7 @@ import dev.momstream.operators.infer.ServeOptions;
 import dev.momstream.trainer.bench.TrainBenchmark;
 import dev.momstream.trainer.config.MomConfig;
 import dev.momstream.trainer.engine.TorchRuntime;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -27,38 +28,69 @@ public final class ServingCostBenchmark {
                         double p99Ms) {}
 
     /**
-     * @param cost 1 - (tokens/s while serving) / (mean tokens/s alone)
+     * @param cores  the machine's (as seen before any pinning)
+     * @param pinned whether training's thread had the first core and every other thread the rest
+     * @param cost   1 - (tokens/s while serving) / (mean tokens/s alone)
      */
-    public record Result(String model, int torchThreads, ServeOptions serve, double rate, List<Phase> phases,
-                         double cost) {}
+    public record Result(String model, int torchThreads, ServeOptions serve, double rate, int cores, boolean pinned,
+                         List<Phase> phases, double cost) {}
 
     private ServingCostBenchmark() {
     }
 
     /**
      * Trains {@code training} for {@code phase} in each phase; {@code servedModel} is served, and
-     * score requests go at {@code rate} per second in the serving phase.
+     * score requests go at {@code rate} per second in the serving phase. With {@code pin} (Linux,
+     * {@code taskset}), training's thread runs on the first core and every other thread (the job,
+     * Kafka's clients, the broker's JVM) on the others, in every phase.
      */
     public static Result run(TrainBenchmark.Case training, MomConfig servedModel, ServeOptions serve, double rate,
-                             Duration phase, Path work, Consumer<Phase> progress) throws Exception {
+                             boolean pin, Duration phase, Path work, Consumer<Phase> progress) throws Exception {
         ServableModel served = ServingBenchmark.export(servedModel, 1, work.resolve("v1"));
+        int cores = Runtime.getRuntime().availableProcessors(); // the calling thread's: ask before pinning it
+        if (pin && cores < 2) {
+            throw new IllegalArgumentException("pinning needs 2 cores or more; this machine has " + cores);
+        }
+        String trainerThread = pin ? Affinity.currentThread() : null;
+        String others = cores == 2 ? "1" : "1-" + (cores - 1);
+        if (pin) {
+            Affinity.taskset(false, trainerThread, "0");
+        }
+        Runnable pinning = !pin ? () -> { } : () -> {
+            try {
+                Affinity.pinOthers(trainerThread, others);
+            } catch (IOException | InterruptedException e) {
+                throw new IllegalStateException("pinning failed: " + e.getMessage(), e);
+            }
+        };
         try (TrainBenchmark.RandomSteps trainer = new TrainBenchmark.RandomSteps(training,
                 TorchRuntime.device(TorchRuntime.DEFAULT_DEVICE), 5, Integer.MAX_VALUE)) {
             for (int i = 0; i < 5; i++) {
                 trainer.step();
             }
-            Phase alone = report(train(trainer, "alone", phase, null), progress);
+            Phase alone = report(train(trainer, "alone", phase, null, pinning), progress);
             Phase serving;
             Phase idle;
             try (ServingBenchmark.Broker broker = ServingBenchmark.Broker.start(work);
                     ServingBenchmark.Job job = broker.job("cost", served, "cost", serve, servedModel)) {
-                serving = report(train(trainer, "serving " + rate + " req/s", phase, new Load(job, rate)), progress);
-                idle = report(train(trainer, "serving, idle", phase, null), progress);
+                Runnable pinAll = !pin ? pinning : () -> {
+                    pinning.run();
+                    broker.process().ifPresent(p -> {
+                        try {
+                            Affinity.taskset(true, Long.toString(p.pid()), others);
+                        } catch (IOException | InterruptedException e) {
+                            throw new IllegalStateException("pinning the broker failed: " + e.getMessage(), e);
+                        }
+                    });
+                };
+                serving = report(train(trainer, "serving " + rate + " req/s", phase, new Load(job, rate), pinAll),
+                        progress);
+                idle = report(train(trainer, "serving, idle", phase, null, pinAll), progress);
             }
-            Phase again = report(train(trainer, "alone again", phase, null), progress);
+            Phase again = report(train(trainer, "alone again", phase, null, pinning), progress);
             double aloneMean = (alone.tokensPerSec() + again.tokensPerSec()) / 2;
             return new Result(training.name() + " (batch " + training.batch() + ")", TorchRuntime.intraOpThreads(),
-                    serve, rate, List.of(alone, serving, idle, again), 1 - serving.tokensPerSec() / aloneMean);
+                    serve, rate, cores, pin, List.of(alone, serving, idle, again), 1 - serving.tokensPerSec() / aloneMean);
         }
     }
 
@@ -70,8 +102,9 @@ public final class ServingCostBenchmark {
     /** Requests sent at a rate on a thread of their own while the trainer steps. */
     private record Load(ServingBenchmark.Job job, double rate) {}
 
-    private static Phase train(TrainBenchmark.RandomSteps trainer, String name, Duration time, Load load)
-            throws Exception {
+    /** Steps for {@code time}, with {@code load}'s requests if any; {@code pinning} runs once its threads exist. */
+    private static Phase train(TrainBenchmark.RandomSteps trainer, String name, Duration time, Load load,
+                               Runnable pinning) throws Exception {
         AtomicBoolean stop = new AtomicBoolean();
         AtomicReference<List<ServingBenchmark.Timed>> sent = new AtomicReference<>(List.of());
         AtomicReference<Exception> failure = new AtomicReference<>();
@@ -86,6 +119,7 @@ public final class ServingCostBenchmark {
             }, "bench-requests");
             client.start();
         }
+        pinning.run();
         long start = System.nanoTime();
         long end = start + time.toNanos();
         int steps = 0;

@@ -44,6 +44,10 @@ public final class InferBenchCommand implements Callable<Integer> {
             + " again; --seconds each.")
     boolean trainingCost;
 
+    @Option(names = "--pin", description = "--training-cost: training's thread on the first core, every other"
+            + " thread (the serving job, Kafka's clients, the broker's JVM) on the others (Linux, taskset).")
+    boolean pin;
+
     @Option(names = "--cost-rate", defaultValue = "5",
             description = "--training-cost: score requests per second while training (default: ${DEFAULT-VALUE}).")
     double costRate;
@@ -144,7 +148,7 @@ public final class InferBenchCommand implements Callable<Integer> {
             System.out.printf("%-22s %6s %10s %9s %9s %9s%n", "phase", "steps", "tokens/s", "requests", "p50", "p99");
         }
         ServingCostBenchmark.Result r = ServingCostBenchmark.run(training, InferBenchmark.standardCases().get(0).model(),
-                serve, costRate, Duration.ofSeconds(seconds), work, p -> {
+                serve, costRate, pin, Duration.ofSeconds(seconds), work, p -> {
                     if (!json) {
                         System.out.printf("%-22s %6d %10.0f %s%n", p.name(), p.steps(), p.tokensPerSec(),
                                 p.requests() == 0 ? "" : String.format("%4d/%-4d %7.1fms %7.1fms", p.answered(),
@@ -157,9 +161,10 @@ public final class InferBenchCommand implements Callable<Integer> {
         }
         System.out.printf("serving %.1f score requests/s cost training %.1f %% of its tokens/s (against the mean of"
                 + " the two phases alone); training %s on libtorch with %d intra-op thread(s), serving tiny-mom on"
-                + " ONNX Runtime with %d intra-op thread(s), Kafka broker and Flink in the same JVM, on %d cores,"
-                + " threads not pinned%n", r.rate(), 100 * r.cost(), r.model(), r.torchThreads(), serve.threads(),
-                Runtime.getRuntime().availableProcessors());
+                + " ONNX Runtime with %d intra-op thread(s), Kafka broker and Flink in the same JVM, on %d cores, %s%n",
+                r.rate(), 100 * r.cost(), r.model(), r.torchThreads(), serve.threads(), r.cores(), r.pinned()
+                        ? "training's thread pinned to core 0, every other thread and the broker to the others"
+                        : "threads not pinned");
         return 0;
     }
 
