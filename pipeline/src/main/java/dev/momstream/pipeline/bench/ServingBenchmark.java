@@ -60,7 +60,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 public final class ServingBenchmark {
 
     /** A score request's text: 40 tokens or so. */
-    static final String TEXT = "Fellow citizens of the Senate and of the House of Representatives: among the"
+    private static final String TEXT = "Fellow citizens of the Senate and of the House of Representatives: among the"
             + " vicissitudes incident to life no event could have filled me with greater anxieties than that of"
             + " which the notification was transmitted by your order.";
     private static final String RUN = "bench";
@@ -89,7 +89,7 @@ public final class ServingBenchmark {
     }
 
     public record Result(String model, long params, ServeOptions serve, List<RateRow> rates, List<RateRow> batching,
-                         List<SwapRow> swaps) {}
+                         SwapRow swap) {}
 
     /** What to measure. */
     public record Plan(double[] rates, int seconds, double batchRate, double swapRate, int swaps) {}
@@ -107,7 +107,6 @@ public final class ServingBenchmark {
         try (Broker broker = Broker.start(work)) {
             List<RateRow> rates = new ArrayList<>();
             List<RateRow> batching = new ArrayList<>();
-            List<SwapRow> swaps = new ArrayList<>();
             try (Job job = broker.job("default", versions.get(0), RUN, serve, config)) {
                 for (double rate : plan.rates()) {
                     rates.add(report(job.rate(rate, plan.seconds()), progress));
@@ -118,11 +117,12 @@ public final class ServingBenchmark {
             try (Job job = broker.job("max-batch-1", versions.get(0), RUN, unbatched, config)) {
                 batching.add(report(job.rate(plan.batchRate(), plan.seconds()), progress));
             }
+            SwapRow swap;
             try (Job job = broker.job("swaps", versions.get(0), RUN, serve, config)) {
-                swaps.add(report(job.swaps(versions.subList(1, versions.size()), plan.swapRate()), progress));
+                swap = report(job.swaps(versions.subList(1, versions.size()), plan.swapRate()), progress);
             }
             return new Result("d " + config.d() + ", context " + config.contextLength(),
-                    ModelReport.of(config).parameters(), serve, rates, batching, swaps);
+                    ModelReport.of(config).parameters(), serve, rates, batching, swap);
         }
     }
 
