@@ -38,7 +38,9 @@ import picocli.CommandLine.Option;
             "infer.responses (see `mom ask`), every servable version evaluated on text.eval.",
             "--run DIR of a running `mom run`: uses its broker and swaps in each version it publishes.",
             "--run DIR of a stopped run, or --model DIR: serves that run's newest export (or DIR) on an",
-            "embedded broker. With --bootstrap-servers it follows model.events there.",
+            "embedded broker. With --bootstrap-servers, on that broker, following its model.events: the",
+            "run's new versions (--model: those of the run in DIR's lineage card; every run's, if DIR has",
+            "no readable card).",
             "Ctrl-C stops; running it again on the same --out continues without losing a request."},
         footer = {"", "Examples: ./mom serve --run runs/stream-20261130-120000",
             "          ./mom serve --model runs/tiny/onnx",
@@ -48,7 +50,8 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--run", paramLabel = "DIR", description = "A `mom run` directory: serve its newest version, and follow it while it runs.")
     Path run;
 
-    @Option(names = "--model", paramLabel = "DIR", description = "An exported model directory to serve (see `mom export`).")
+    @Option(names = "--model", paramLabel = "DIR", description = "An exported model directory to serve (see `mom export`);"
+            + " with --bootstrap-servers, newer versions of its run replace it.")
     Path model;
 
     @Mixin
@@ -168,10 +171,12 @@ public final class ServeCommand implements Callable<Integer> {
         }
         KafkaSettings settings = kafka.settings();
         if (model != null) {
-            ExportMetadata m = OnnxModel.verify(model.toAbsolutePath().normalize());
-            ServableModel s = new ServableModel(m.version(), model.toAbsolutePath().normalize().toString(), null, null,
-                    m.lineageCard(), m.step());
-            return new Target(s, false, null, settings, m.config().contextLength() + 1,
+            Path dir = model.toAbsolutePath().normalize();
+            ExportMetadata m = OnnxModel.verify(dir);
+            ServableModel s = new ServableModel(m.version(), dir.toString(), null, runOf(m), m.lineageCard(), m.step());
+            // a broker named: it may be a running `mom run`'s, whose newer versions should replace this one
+            boolean follow = settings.hasBootstrapServers();
+            return new Target(s, follow, follow ? s.runId() : null, settings, m.config().contextLength() + 1,
                     out != null ? out : defaultOut());
         }
         if (run != null) {
@@ -200,6 +205,21 @@ public final class ServeCommand implements Callable<Integer> {
         }
         throw new IllegalArgumentException("following a broker without --run needs the model's context length:"
                 + " give --run DIR (a run directory on this machine) or --model DIR");
+    }
+
+    /**
+     * The run an export belongs to, from its lineage card; null when it has none (exported from a
+     * checkpoint offline) or the card is unreadable: then every run's versions are followed.
+     */
+    private static String runOf(ExportMetadata m) {
+        if (m.lineageCard() == null) {
+            return null;
+        }
+        try {
+            return Json.read(Files.readString(Path.of(m.lineageCard())), LineageCard.class).runId();
+        } catch (IOException | RuntimeException unreadable) {
+            return null;
+        }
     }
 
     /** The run's newest version with an export, or null. */

@@ -9,6 +9,7 @@ import dev.momstream.kafka.records.Document;
 import dev.momstream.kafka.records.DocumentScore;
 import dev.momstream.kafka.records.InferRequest;
 import dev.momstream.kafka.records.InferResponse;
+import dev.momstream.kafka.records.ModelEvent;
 import dev.momstream.kafka.records.RecordJson;
 import dev.momstream.kafka.records.ServingEvent;
 import dev.momstream.kafka.settings.KafkaSettings;
@@ -16,9 +17,12 @@ import dev.momstream.kafka.topics.Topic;
 import dev.momstream.kafka.topics.TopicCatalog;
 import dev.momstream.operators.infer.ServableModel;
 import dev.momstream.operators.infer.ServeOptions;
+import dev.momstream.trainer.checkpoint.Manifest;
 import dev.momstream.trainer.config.MomConfig;
 import dev.momstream.trainer.export.OnnxExporter;
 import dev.momstream.trainer.model.MomModel;
+import dev.momstream.trainer.onnx.OnnxExport;
+import java.io.RandomAccessFile;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -29,11 +33,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The inference job on the real embedded broker and a MiniCluster. */
+/** The inference job on the real embedded broker and a MiniCluster: restarts, bad requests, hot swaps. */
 class ServeIT {
 
     private static final String TEXT = "Fellow citizens of the Senate and of the House of Representatives: among the"
@@ -147,6 +157,102 @@ class ServeIT {
             // r30 scored TEXT's first 60 characters, d1's text
             assertEquals(answered.get("r30").loss(), scores.get("d1").loss(), 1e-5,
                     "a document and a score request of the same text");
+        }
+    }
+
+    /** Waits for this job's serving event about {@code version}; fails on a timeout or an event of the other kind. */
+    private static ServingEvent awaitEvent(ServeRun serve, long version, String type) {
+        long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+        while (System.nanoTime() < deadline) {
+            for (ServingEvent e : serve.pollEvents(Duration.ofMillis(200))) {
+                if (e.version() != null && e.version() == version) {
+                    assertEquals(type, e.type(), "v" + version + ": " + e);
+                    return e;
+                }
+            }
+        }
+        throw new AssertionError("waited 3 minutes for v" + version + " to be " + type);
+    }
+
+    @Test
+    void versionsSwapInThroughModelEventsUnderContinuousRequestsAndACorruptOneIsRefused(@TempDir Path dir)
+            throws Exception {
+        KafkaSettings kafka = Streams.sharedBroker();
+        TopicCatalog topics = Streams.topics(kafka, 1);
+        String run = "swap-run";
+        List<ModelEvent> published = new ArrayList<>();
+        for (long v = 1; v <= 4; v++) {
+            Path export = export(dir, v);
+            published.add(new ModelEvent(run, v, v, 0, dir.resolve("ckpt-" + v).toString(),
+                    dir.resolve("card-" + v + ".json").toString(), "hash", null, System.currentTimeMillis())
+                    .withOnnx(export.toString(), Manifest.sha256(export.resolve(Manifest.FILE))));
+        }
+        // v3 is corrupted after it was announced: one bit of its weights, which only the digests can tell
+        try (RandomAccessFile f = new RandomAccessFile(Path.of(published.get(2).onnxPath(), OnnxExport.WEIGHTS).toFile(),
+                "rw")) {
+            f.seek(f.length() / 2);
+            int b = f.read();
+            f.seek(f.length() / 2);
+            f.write(b ^ 0x01);
+        }
+        ServeRun.Options o = new ServeRun.Options(dir.resolve("serve"), "swap-test", ServableModel.of(published.get(0)),
+                true, run, kafka, topics, ServeOptions.defaults(), 1, null, 0, Streams.tiny(1).windowLength(),
+                Duration.ofSeconds(1), InetAddress.getLoopbackAddress());
+        String requests = topics.name(Topic.INFER_REQUESTS);
+        String events = topics.name(Topic.MODEL_EVENTS);
+        List<String> sent = new CopyOnWriteArrayList<>();
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicReference<Exception> sendFailure = new AtomicReference<>();
+        try (ServeRun serve = ServeRun.start(o);
+                KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(kafka.producerProperties(),
+                        new ByteArraySerializer(), new ByteArraySerializer())) {
+            assertEquals(1L, serve.awaitServing(Duration.ofMinutes(3)).version());
+            Thread client = new Thread(() -> {
+                try {
+                    for (int i = 0; !stop.get(); i++) { // one partition: the job reads them in the order sent
+                        String id = "s" + i;
+                        producer.send(new ProducerRecord<>(requests, 0, id.getBytes(StandardCharsets.UTF_8),
+                                RecordJson.toJsonBytes(InferRequest.score(id, TEXT.substring(0, 30 + i % 60))))).get();
+                        sent.add(id);
+                        Thread.sleep(20);
+                    }
+                } catch (Exception e) {
+                    sendFailure.set(e);
+                }
+            }, "requests");
+            client.start();
+            Thread.sleep(1000);
+            for (int v : new int[] {1, 2, 3}) { // v2, v3 (corrupt), v4, a second of requests after each
+                producer.send(new ProducerRecord<>(events, RecordJson.toJsonBytes(published.get(v)))).get();
+                ServingEvent e = awaitEvent(serve, v + 1, v == 2 ? ServingEvent.REFUSED : ServingEvent.SWAPPED);
+                if (v == 2) {
+                    assertEquals(2L, e.previousVersion(), "the version that keeps serving: " + e);
+                    assertTrue(e.reason().contains(OnnxExport.WEIGHTS), e.reason());
+                }
+                Thread.sleep(1000);
+            }
+            stop.set(true);
+            client.join();
+            assertEquals(null, sendFailure.get(), "sending requests failed");
+
+            long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+            Map<String, InferResponse> answered = responses(kafka, topics);
+            while (!answered.keySet().containsAll(sent) && System.nanoTime() < deadline) {
+                Thread.sleep(500);
+                answered = responses(kafka, topics);
+            }
+            List<Long> versions = new ArrayList<>();
+            for (String id : sent) {
+                InferResponse r = answered.get(id);
+                assertTrue(r != null, "request " + id + " of " + sent.size() + " was never answered");
+                assertTrue(r.ok(), id + ": " + r.error());
+                versions.add(r.version());
+            }
+            assertEquals(Set.of(1L, 2L, 4L), new TreeSet<>(versions), "versions that answered");
+            for (int i = 1; i < versions.size(); i++) {
+                assertTrue(versions.get(i) >= versions.get(i - 1), "versions went back at " + sent.get(i) + ": "
+                        + versions);
+            }
         }
     }
 }

@@ -83,19 +83,10 @@ public final class TrainBenchmark {
 
     private static Row time(Case c, int warmup, int steps, Device device, double peakGflops) {
         MomConfig m = c.model();
-        TrainConfig t = TrainConfig.defaults().toBuilder().batch(c.batch(), 1).warmupSteps(warmup)
-                .totalSteps(warmup + steps).seed(1).maxBadSteps(1000).build();
-        Random random = new Random(7);
         double[] ms = new double[steps];
-        try (Trainer trainer = new Trainer(MomModel.create(m, device, DataType.FLOAT32, 1), t)) {
+        try (RandomSteps trainer = new RandomSteps(c, device, warmup, warmup + steps)) {
             for (int i = 0; i < warmup + steps; i++) {
-                int[][] windows = new int[c.batch()][m.contextLength() + 1];
-                for (int[] w : windows) {
-                    for (int j = 0; j < w.length; j++) {
-                        w[j] = random.nextInt(m.vocabSize());
-                    }
-                }
-                StepResult r = trainer.step(List.<int[][]>of(windows));
+                StepResult r = trainer.step();
                 if (i >= warmup) {
                     ms[i - warmup] = r.millis();
                 }
@@ -109,6 +100,40 @@ public final class TrainBenchmark {
         return new Row(c.name(), presetName(m), n, m.chunks() == 0 ? 0 : m.topK(),
                 m.chunks() == 0 ? 0 : m.rounds(), report.parameters(), c.batch(), m.contextLength(),
                 median, tokensPerSec, mfu);
+    }
+
+    /** A trainer of a case stepping on random token windows (seeded): the work the benchmarks time. */
+    public static final class RandomSteps implements AutoCloseable {
+        private final Case c;
+        private final Trainer trainer;
+        private final Random random = new Random(7);
+
+        /** @param totalSteps the learning-rate schedule's length (steps beyond it train at its end) */
+        public RandomSteps(Case c, Device device, int warmup, int totalSteps) {
+            this.c = c;
+            TrainConfig t = TrainConfig.defaults().toBuilder().batch(c.batch(), 1).warmupSteps(warmup)
+                    .totalSteps(totalSteps).seed(1).maxBadSteps(1000).build();
+            this.trainer = new Trainer(MomModel.create(c.model(), device, DataType.FLOAT32, 1), t);
+        }
+
+        public StepResult step() {
+            int[][] windows = new int[c.batch()][c.model().contextLength() + 1];
+            for (int[] w : windows) {
+                for (int j = 0; j < w.length; j++) {
+                    w[j] = random.nextInt(c.model().vocabSize());
+                }
+            }
+            return trainer.step(List.<int[][]>of(windows));
+        }
+
+        public long tokensPerStep() {
+            return (long) c.batch() * c.model().contextLength();
+        }
+
+        @Override
+        public void close() {
+            trainer.close();
+        }
     }
 
     private static String presetName(MomConfig m) {

@@ -86,6 +86,12 @@ public final class TorchRuntime {
         System.setProperty(THREADS, Integer.toString(Math.max(1, threads)));
     }
 
+    /** libtorch's intra-op thread count (starts the engine). */
+    public static int intraOpThreads() {
+        engine();
+        return JniUtils.getNumThreads();
+    }
+
     /** Whether DJL will refuse every download (model zoo, native libraries). */
     public static boolean isOffline() {
         return Utils.isOfflineMode();
