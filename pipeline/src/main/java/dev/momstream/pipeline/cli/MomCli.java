@@ -4,8 +4,12 @@ import dev.momstream.trainer.engine.TorchRuntime;
 import dev.momstream.trainer.io.FileErrors;
 import java.io.UncheckedIOException;
 import java.nio.file.FileSystemException;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.UnmatchedArgumentException;
 
 /** The {@code mom} command line: offline training and tools, and the streaming job. */
 @Command(name = "mom", mixinStandardHelpOptions = true, version = "mom-stream 0.1.0",
@@ -68,6 +72,8 @@ public final class MomCli implements Runnable {
     public static CommandLine commandLine() {
         return new CommandLine(new MomCli())
                 .setCaseInsensitiveEnumValuesAllowed(true)
+                .setExecutionStrategy(parsed -> new CommandLine.RunLast().execute(onlyOverridesUnmatched(parsed)))
+                .setParameterExceptionHandler(MomCli::refuseArguments)
                 .setExecutionExceptionHandler((e, cmd, parsed) -> {
                     cmd.getErr().println(cmd.getColorScheme().errorText("error: " + message(e)));
                     if (Boolean.getBoolean("mom.stacktrace")) {
@@ -75,6 +81,48 @@ public final class MomCli implements Runnable {
                     }
                     return 1;
                 });
+    }
+
+    /**
+     * {@code parsed}, once every argument that no option took is a config override
+     * ({@code --key=value}, see {@link ModelOptions}); the first that is not is refused as picocli
+     * refuses it in a command without overrides. The job jar parses its arguments through here too.
+     */
+    public static ParseResult onlyOverridesUnmatched(ParseResult parsed) {
+        for (ParseResult p : parsed.asCommandLineList().stream().map(CommandLine::getParseResult).toList()) {
+            List<String> left = p.unmatched();
+            for (int i = 0; i < left.size(); i++) {
+                if (!ModelOptions.isOverride(left.get(i))) {
+                    throw new UnmatchedArgumentException(p.commandSpec().commandLine(), left.subList(i, left.size()));
+                }
+            }
+        }
+        return parsed;
+    }
+
+    /** An argument that is not an option of the command: named, with picocli's suggestion, exit 2. */
+    private static int refuseArguments(ParameterException e, String[] args) {
+        CommandLine cmd = e.getCommandLine();
+        cmd.getErr().println(cmd.getColorScheme().errorText("error: " + refusal(e)));
+        cmd.getErr().println("see `" + cmd.getCommandSpec().qualifiedName() + " --help`");
+        return cmd.getCommandSpec().exitCodeOnInvalidInput();
+    }
+
+    static String refusal(ParameterException e) {
+        if (!(e instanceof UnmatchedArgumentException u) || u.getUnmatched().isEmpty()) {
+            return e.getMessage();
+        }
+        String arg = u.getUnmatched().get(0);
+        List<String> suggestions = u.getSuggestions();
+        String hint = suggestions.isEmpty() ? "" : " (did you mean " + String.join(" or ", suggestions) + "?)";
+        if (u.isUnknownOption() && arg.contains("=") && !u.getCommandLine().getCommandSpec().unmatchedArgsBindings().isEmpty()) {
+            hint += "; config overrides are " + ModelOptions.KEYS;
+        }
+        if (u.isUnknownOption()) {
+            return "unknown option '" + arg.split("=", 2)[0] + "'" + hint;
+        }
+        return (u.getCommandLine().getSubcommands().isEmpty() ? "unexpected argument '" : "unknown command '") + arg
+                + "'" + hint;
     }
 
     /**

@@ -38,6 +38,26 @@ class CliErrorsTest {
                 malformed.err());
     }
 
+    /**
+     * An unknown option is named as the user typed it, with picocli's suggestion, and exits 2 in
+     * every command: those that take config overrides (run, train) as those that take none (topics).
+     */
+    @Test
+    void anUnknownOptionIsNamedWithASuggestionAndExitsTwo() {
+        String[][] cases = {
+            {"run --stepz 5", "error: unknown option '--stepz' (did you mean --steps?)", "see `mom run --help`"},
+            {"train --stepz=5", "error: unknown option '--stepz' (did you mean --steps?)", "train keys: batchSize"},
+            {"topics --formt yaml", "error: unknown option '--formt' (did you mean --format?)", "see `mom topics --help`"},
+            {"run --steps 5 stray", "error: unexpected argument 'stray'", "see `mom run --help`"},
+            {"frobnicate", "error: unknown command 'frobnicate'", "see `mom --help`"}};
+        for (String[] c : cases) {
+            CliRun r = CliRun.of(c[0].split(" "));
+            assertEquals(2, r.exit(), c[0] + ": " + r.err());
+            assertTrue(r.err().contains(c[1]) && r.err().contains(c[2]), c[0] + ": " + r.err());
+            assertFalse(r.err().contains("Usage:"), "one message, not the usage: " + r.err());
+        }
+    }
+
     @Test
     void anOutThatIsAFileIsRefusedBeforeAnythingStarts(@TempDir Path dir) throws Exception {
         Path file = Files.writeString(dir.resolve("a-file"), "x");
