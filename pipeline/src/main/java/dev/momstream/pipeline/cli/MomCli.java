@@ -1,12 +1,15 @@
 package dev.momstream.pipeline.cli;
 
+import dev.momstream.trainer.config.InvalidOptionsException;
 import dev.momstream.trainer.engine.TorchRuntime;
 import dev.momstream.trainer.io.FileErrors;
 import java.io.UncheckedIOException;
 import java.nio.file.FileSystemException;
 import java.util.List;
+import java.util.Optional;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.UnmatchedArgumentException;
@@ -75,7 +78,7 @@ public final class MomCli implements Runnable {
                 .setExecutionStrategy(parsed -> new CommandLine.RunLast().execute(onlyOverridesUnmatched(parsed)))
                 .setParameterExceptionHandler(MomCli::refuseArguments)
                 .setExecutionExceptionHandler((e, cmd, parsed) -> {
-                    cmd.getErr().println(cmd.getColorScheme().errorText("error: " + message(e)));
+                    cmd.getErr().println(cmd.getColorScheme().errorText("error: " + message(e, cmd)));
                     if (Boolean.getBoolean("mom.stacktrace")) {
                         e.printStackTrace(cmd.getErr());
                     }
@@ -123,6 +126,35 @@ public final class MomCli implements Runnable {
         }
         return (u.getCommandLine().getSubcommands().isEmpty() ? "unexpected argument '" : "unknown command '") + arg
                 + "'" + hint;
+    }
+
+    /**
+     * {@link #message(Throwable)}, except that options out of range are named as {@code cmd}'s
+     * user typed them when it says which option sets each field ({@link OptionFields}).
+     */
+    static String message(Throwable e, CommandLine cmd) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof InvalidOptionsException invalid && cmd.getCommand() instanceof OptionFields fields) {
+                return invalid.describe(p -> {
+                    String option = fields.optionOfField().get(p.field());
+                    return option == null ? p.toString() : option + " " + typed(cmd, option).orElse(String.valueOf(
+                            p.value())) + " " + p.rule();
+                });
+            }
+        }
+        return message(e);
+    }
+
+    /** The value {@code option} was given on the command line of {@code cmd} or a parent, as typed. */
+    private static Optional<String> typed(CommandLine cmd, String option) {
+        for (CommandLine c = cmd; c != null; c = c.getParent()) {
+            OptionSpec matched = c.getParseResult() == null ? null : c.getParseResult().matchedOption(option);
+            if (matched != null && !matched.originalStringValues().isEmpty()) {
+                List<String> values = matched.originalStringValues();
+                return Optional.of(values.get(values.size() - 1));
+            }
+        }
+        return Optional.empty();
     }
 
     /**

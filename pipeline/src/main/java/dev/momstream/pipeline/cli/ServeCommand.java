@@ -25,6 +25,7 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -43,7 +44,7 @@ import picocli.CommandLine.Option;
         footer = {"", "Examples: ./mom serve --run runs/stream-20261130-120000",
             "          ./mom serve --model runs/tiny/onnx",
             "          ./mom serve --run runs/r1 --score-topic text.train     (per-document losses to text.scores)"})
-public final class ServeCommand implements Callable<Integer> {
+public final class ServeCommand implements Callable<Integer>, OptionFields {
 
     @Option(names = "--run", paramLabel = "DIR", description = "A `mom run` directory: serve its newest version, and follow it while it runs.")
     Path run;
@@ -95,6 +96,12 @@ public final class ServeCommand implements Callable<Integer> {
     /** What to serve, and where Kafka is, resolved from the options. */
     private record Target(ServableModel model, boolean follow, String runId, KafkaSettings kafka, int windowLength,
                           Path dir) {
+    }
+
+    @Override
+    public Map<String, String> optionOfField() {
+        return Map.of("threads", "--threads", "maxBatch", "--max-batch", "maxDelay", "--max-delay-ms",
+                "maxQueued", "--max-queued", "parallelism", "--parallelism", "evalWindows", "--eval-windows");
     }
 
     /** Checks the values of the options that need nothing on disk, naming the first one out of range. */

@@ -87,6 +87,29 @@ class CliErrorsTest {
         assertTrue(remote.err().contains("--web-ui-bind applies to the local MiniCluster"), remote.err());
     }
 
+    /**
+     * A value that a library record refuses is named by the option the user typed, with the value
+     * as typed (milliseconds, not a Duration), every problem of a record at once; no field name leaks.
+     */
+    @Test
+    void valuesOutOfRangeAreNamedByTheirOptionNotByAField(@TempDir Path dir) {
+        CliRun failed = failing("run", "--max-failed-checkpoints", "0", "--steps", "1");
+        assertTrue(failed.err().contains("error: --max-failed-checkpoints 0 must be at least 1"), failed.err());
+        CliRun two = failing("run", "--eval-windows=-2", "--keep-versions", "-1", "--steps", "1");
+        assertTrue(two.err().contains("error: --eval-windows -2 must not be negative; --keep-versions -1 must not be"
+                + " negative"), two.err());
+        CliRun trainers = failing("run", "--trainer-parallelism", "129", "--steps", "1");
+        assertTrue(trainers.err().contains("error: --trainer-parallelism 129 must be between 1 and 128"),
+                trainers.err());
+        CliRun delay = failing("serve", "--max-delay-ms", "-1", "--max-batch", "0", "--model", dir.toString());
+        assertTrue(delay.err().contains("error: --max-batch 0 must be at least 1; --max-delay-ms -1 must not be"
+                + " negative"), delay.err());
+        for (CliRun r : new CliRun[] {failed, two, trainers, delay}) {
+            assertFalse(r.err().matches("(?s).*(failedCheckpointsToStop|evalWindows|keepVersions|trainerParallelism"
+                    + "|maxBatch|maxDelay|PT-).*"), "a field name leaked: " + r.err());
+        }
+    }
+
     /** A documentation address (RFC 5737) that no interface of this machine has. */
     private static String notOnThisMachine() throws Exception {
         for (int host = 1; host < 255; host++) {
