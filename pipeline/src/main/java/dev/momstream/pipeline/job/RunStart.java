@@ -54,18 +54,8 @@ record RunStart(RunDirectory.RunInfo info, boolean resumed, Optional<Path> resto
             return newRun(dir, options, List.of("run " + info.runId() + " in " + dir.path() + " never completed a"
                     + " checkpoint: a new run starts in its place"));
         }
-        if (!info.diloco() && trainers > 1) {
-            throw new IllegalArgumentException("run " + info.runId() + " in " + dir.path() + " trains one model with"
-                    + " one trainer; its state cannot be split into " + trainers + " DiLoCo replicas. Continue it"
-                    + " with --trainer-parallelism 1, or start a new run directory");
-        }
+        RestorePoint.checkTrainers(dir, info, restore.get(), trainers);
         checkStopStep(info.diloco(), info.configs(), options);
-        if (info.diloco()) {
-            Optional<String> refusal = RestorePoint.read(restore.get()).refusal(info.runId(), trainers);
-            if (refusal.isPresent()) {
-                throw new IllegalArgumentException(refusal.get());
-            }
-        }
         List<String> notices = new ArrayList<>();
         List<String> changed = changedKeys(info.configs(), options.configs());
         if (!changed.isEmpty()) {
