@@ -157,7 +157,7 @@ public final class RunCommand implements Callable<Integer>, OptionFields {
             }
         }, "mom-run-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        try (StopSignals signals = StopSignals.install(run::requestStop)) {
+        try (StopSignals signals = StopSignals.install(run::requestStop, run::stopsWithSavepoint)) {
             PrintStream info = json ? System.err : System.out;
             RunSummary summary;
             try (ProgressListener listener = new ProgressListener(info, steps)) {

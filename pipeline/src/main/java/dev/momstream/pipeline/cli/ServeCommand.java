@@ -136,7 +136,7 @@ public final class ServeCommand implements Callable<Integer>, OptionFields {
         ServeRun.Options o = options();
         PrintStream info = json ? System.err : System.out;
         CountDownLatch stop = new CountDownLatch(1);
-        try (ServeRun serve = ServeRun.start(o); StopSignals signals = StopSignals.install(stop::countDown)) {
+        try (ServeRun serve = ServeRun.start(o); StopSignals signals = StopSignals.install(stop::countDown, () -> false)) {
             info.println("serving " + (o.model() == null ? "the newest servable version of model.events" : o.model().label())
                     + (o.follow() ? ", following " + (o.runId() == null ? "every run's" : "run " + o.runId() + "'s")
                     + " new versions" : "") + (serve.restored() ? " (continued from " + o.dir() + ")" : ""));
