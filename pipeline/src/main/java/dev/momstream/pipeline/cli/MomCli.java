@@ -118,14 +118,13 @@ public final class MomCli implements Runnable {
         String arg = u.getUnmatched().get(0);
         List<String> suggestions = u.getSuggestions();
         String hint = suggestions.isEmpty() ? "" : " (did you mean " + String.join(" or ", suggestions) + "?)";
-        if (u.isUnknownOption() && arg.contains("=") && !u.getCommandLine().getCommandSpec().unmatchedArgsBindings().isEmpty()) {
-            hint += "; config overrides are " + ModelOptions.KEYS;
+        CommandLine cmd = u.getCommandLine();
+        if (!u.isUnknownOption()) {
+            return (cmd.getSubcommands().isEmpty() ? "unexpected argument '" : "unknown command '") + arg + "'" + hint;
         }
-        if (u.isUnknownOption()) {
-            return "unknown option '" + arg.split("=", 2)[0] + "'" + hint;
-        }
-        return (u.getCommandLine().getSubcommands().isEmpty() ? "unexpected argument '" : "unknown command '") + arg
-                + "'" + hint;
+        boolean takesOverrides = !cmd.getCommandSpec().unmatchedArgsBindings().isEmpty();
+        return "unknown option '" + arg.split("=", 2)[0] + "'" + hint
+                + (takesOverrides && arg.contains("=") ? "; config overrides are " + ModelOptions.KEYS : "");
     }
 
     /**

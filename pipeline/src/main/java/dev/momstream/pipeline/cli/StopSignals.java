@@ -13,8 +13,9 @@ import sun.misc.SignalHandler;
  * Ctrl-C (SIGINT) and SIGTERM while a run streams: the first asks the run to stop, which then
  * winds down in order while Flink and the broker are still alive (job cancelled with its newest
  * checkpoint retained, or replicas stopped with a savepoint; dead letters counted, summary printed,
- * broker stopped), and says which; a second exits at once. Left to the JVM, these signals would start its shutdown, and Flink's own shutdown hooks
- * would tear the cluster down under the cancelling job. Closing restores the previous handlers.
+ * broker stopped), and says which; a second exits at once. Left to the JVM, these signals would
+ * start its shutdown, and Flink's own shutdown hooks would tear the cluster down under the
+ * stopping job. Closing restores the previous handlers.
  */
 final class StopSignals implements AutoCloseable {
 

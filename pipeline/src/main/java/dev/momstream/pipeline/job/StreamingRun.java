@@ -111,7 +111,7 @@ public final class StreamingRun {
         return d != null ? d : options.job().trainerParallelism() > 1;
     }
 
-    /** Asks {@link #run} to wind down now: cancel the job, count dead letters, stop the broker. */
+    /** Asks {@link #run} to wind down now: stop the job, count dead letters, stop the broker. */
     public void requestStop() {
         stopRequested = true;
     }
@@ -146,7 +146,7 @@ public final class StreamingRun {
             try {
                 KafkaSettings kafka = options.kafka();
                 if (!kafka.hasBootstrapServers()) {
-                    embedded = EmbeddedKafka.start(dir.kafkaData());
+                    embedded = startBroker(start, dir, listener);
                     kafka = kafka.withBootstrapServers(embedded.bootstrapServers());
                 }
                 TopicCatalog topics = options.partitions() > 0
@@ -159,6 +159,22 @@ public final class StreamingRun {
                 }
             }
         }
+    }
+
+    /**
+     * The embedded broker of the run directory. A run that replaces one that never completed a
+     * checkpoint streams its corpus again, and the replaced run's records would still be on the
+     * broker, which only this directory uses, for the new run (a new consumer group, from the
+     * earliest offset) to train twice: so it starts empty. A run without a feed keeps them: they
+     * are its only input.
+     */
+    private EmbeddedKafka startBroker(RunStart start, RunDirectory dir, Listener listener) {
+        if (!start.replaces() || options.feed().isNone()) {
+            return EmbeddedKafka.start(dir.kafkaData());
+        }
+        listener.notice("the replaced run's records on the embedded broker are dropped, so that the corpus is trained"
+                + " once (text sent to it with `mom produce` must be sent again)");
+        return EmbeddedKafka.startEmpty(dir.kafkaData());
     }
 
     private RunSummary runJob(RunDirectory dir, RunStart start, EmbeddedKafka embedded, KafkaSettings kafka,

@@ -18,7 +18,10 @@ import org.apache.flink.runtime.jobgraph.OperatorID;
 import org.apache.flink.runtime.state.InputChannelStateHandle;
 import org.apache.flink.runtime.state.memory.ByteStreamStateHandle;
 
-/** Retained Flink checkpoints and savepoints as a run leaves them, for the tests of how a run continues (also deploy's). */
+/**
+ * Retained Flink checkpoints and savepoints as a run leaves them, for the tests of how a run
+ * continues (pipeline's and deploy's).
+ */
 public final class RetainedCheckpoints {
 
     private RetainedCheckpoints() {

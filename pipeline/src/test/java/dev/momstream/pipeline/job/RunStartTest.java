@@ -42,6 +42,7 @@ class RunStartTest {
     void aDirectoryWithoutARunStartsOneAndWritesNothingYet() throws IOException {
         RunStart start = RunStart.plan(new RunDirectory(dir), options(TINY, Feed.bundled()));
         assertFalse(start.resumed());
+        assertFalse(start.replaces(), "a run in an empty directory replaces none");
         assertEquals(List.of(), start.notices());
         assertTrue(start.info().runId().startsWith(dir.getFileName() + "-"));
         assertFalse(Files.exists(dir.resolve(RunDirectory.RUN_FILE)), "a run is recorded once its job started");
@@ -54,6 +55,7 @@ class RunStartTest {
         runDir.record(failed);
         RunStart start = RunStart.plan(runDir, options(TINY, Feed.of(Path.of("texts"))));
         assertFalse(start.resumed(), "a new run streams its input");
+        assertTrue(start.replaces(), "its input may be on the topics already");
         assertNotEquals(failed.runId(), start.info().runId());
         assertEquals(List.of("run " + failed.runId() + " in " + runDir.path() + " never completed a checkpoint: a new"
                 + " run starts in its place"), start.notices());
