@@ -87,9 +87,9 @@ class RunDirectoryIT {
 
         try (MomProcess second = MomProcess.start(dir, "second", small("run", "--corpus", texts.toString(), "--out",
                 run.toString(), "--steps", "1000"))) {
-            second.awaitErr("never completed a checkpoint: a new run starts in its place", RUN);
-            second.awaitErr("the replaced run's records on the embedded broker are dropped", Duration.ofSeconds(1));
             second.awaitErr("no new input on text.train (partition offsets 0:2), every record read", RUN);
+            second.awaitErr("never completed a checkpoint: a new run starts in its place", Duration.ofSeconds(1));
+            second.awaitErr("the replaced run's records on the embedded broker are dropped", Duration.ofSeconds(1));
             second.stop();
             assertEquals(0, second.awaitExit(Duration.ofSeconds(60)), second.output());
         }
