@@ -421,9 +421,9 @@ public final class StreamingRun {
         }
 
         /**
-         * After a while without a step, why: the job or some of its tasks are not running (it
-         * restarts, say), or else the input is empty or all read, or Kafka does not answer. Nothing
-         * when Flink does not say how the job is.
+         * After a while without a step, why: Kafka does not answer, or the job or some of its tasks
+         * are not running (it restarts, say; or Flink does not say), or else the input is empty or
+         * all read.
          */
         private void sayWhyIdle() {
             long now = System.nanoTime();
@@ -435,10 +435,10 @@ public final class StreamingRun {
             try {
                 notRunning = JobHealth.notRunning(rest.get("jobs/" + submitted.client().getJobID()));
             } catch (IOException e) {
-                LOG.debug("Cannot read the job's state from {}: {}", submitted.webUi(), e.getMessage());
-                return;
+                notRunning = Optional.of("the Flink job's state is unknown: its REST API at " + submitted.webUi()
+                        + " does not answer (" + e.getMessage() + ")");
             }
-            Optional<String> why = notRunning.or(input::whyIdle);
+            Optional<String> why = input.whyIdle(notRunning);
             if (why.isPresent() && !why.get().equals(idleReason)) {
                 listener.notice(why.get());
             }
