@@ -6,6 +6,7 @@ import dev.momstream.kafka.topics.TopicCatalog;
 import dev.momstream.operators.train.TrainSpec;
 import dev.momstream.pipeline.job.JobConfig;
 import dev.momstream.pipeline.job.PretrainingJob;
+import dev.momstream.pipeline.job.RestorePoint;
 import dev.momstream.pipeline.job.RunDirectory;
 import dev.momstream.pipeline.job.RunOptions;
 import java.io.IOException;
@@ -29,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * they go to {@code <run>/flink-checkpoints} as with {@code mom run}. The state to start from:
  * a savepoint the cluster names ({@code flink run -s}, the Kubernetes operator's last state)
  * wins; otherwise, with checkpoints in the run directory, the newest retained one, so that
- * submitting the same run again continues it as {@code mom run} does. A restart from
+ * submitting the same run again continues it as {@code mom run} does, and refuses the same changes
+ * of the number of trainers ({@link RestorePoint#checkTrainers}). A restart from
  * high-availability metadata names neither and needs neither.
  *
  * @param config        what the job is built from
@@ -49,6 +51,9 @@ public record ClusterJob(JobConfig config, Configuration configuration, Optional
         RunDirectory dir = new RunDirectory(options.runDir());
         Optional<Path> restore = restoreFrom(cluster, dir);
         RunDirectory.RunInfo info = open(dir, options);
+        if (restore.isPresent()) {
+            RestorePoint.checkTrainers(dir, info, restore.get(), options.job().trainerParallelism());
+        }
         TopicCatalog topics = options.partitions() > 0
                 ? options.topics().withPartitions(Topic.TEXT_TRAIN, options.partitions()) : options.topics();
         JobConfig config = new JobConfig(new TrainSpec(info.runId(), dir.path().toString(), info.configs(),

@@ -145,7 +145,7 @@ public final class MomJob {
      */
     static Optional<Submission> parse(String... args) throws Exception {
         Job job = Job.named(args);
-        CommandLine.ParseResult parsed = MomCli.commandLine().parseArgs(args).subcommand();
+        CommandLine.ParseResult parsed = MomCli.onlyOverridesUnmatched(MomCli.commandLine().parseArgs(args)).subcommand();
         CommandLine cli = parsed.commandSpec().commandLine();
         if (parsed.isUsageHelpRequested()) {
             cli.usage(System.out);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.momstream.kafka.topics.Topic;
+import dev.momstream.pipeline.job.RetainedCheckpoints;
 import dev.momstream.pipeline.job.RunDirectory;
 import dev.momstream.pipeline.job.RunOptions;
 import java.nio.file.Files;
@@ -95,6 +96,32 @@ class ClusterJobTest {
         ClusterJob job = submittedAgain(dir.resolve("run"), cluster);
         assertEquals(Optional.empty(), job.restoreFrom(), "restores come from the cluster (high availability)");
         assertFalse(job.configuration().contains(StateRecoveryOptions.SAVEPOINT_PATH));
+    }
+
+    /**
+     * As {@code mom run}: replicas whose newest retained checkpoint holds batches in flight continue
+     * only at the number of trainers that took it, and one trainer's run never as replicas.
+     */
+    @Test
+    void theNumberOfTrainersChangesOnlyAsMomRunAllowsIt(@TempDir Path dir) throws Exception {
+        Path replicas = dir.resolve("replicas");
+        String runId = ClusterJob.prepare(options(replicas, "--trainer-parallelism", "2"), new Configuration())
+                .config().runId();
+        Path unaligned = retained(replicas, 7);
+        RetainedCheckpoints.metadata(unaligned, 7, 2, true, false);
+        IllegalArgumentException rescaled = assertThrows(IllegalArgumentException.class,
+                () -> ClusterJob.prepare(options(replicas, "--trainer-parallelism", "3"), new Configuration()));
+        assertTrue(rescaled.getMessage().startsWith("run " + runId + " continues from " + unaligned + ", a checkpoint"
+                + " taken with 2 trainers that holds batches in flight"), rescaled.getMessage());
+        assertEquals(Optional.of(unaligned), ClusterJob.prepare(options(replicas, "--trainer-parallelism", "2"),
+                new Configuration()).restoreFrom(), "the same number takes its in-flight batches back");
+
+        Path single = dir.resolve("single");
+        ClusterJob.prepare(options(single), new Configuration());
+        retained(single, 3);
+        IllegalArgumentException split = assertThrows(IllegalArgumentException.class,
+                () -> ClusterJob.prepare(options(single, "--trainer-parallelism", "2"), new Configuration()));
+        assertTrue(split.getMessage().contains("its state cannot be split into 2 DiLoCo replicas"), split.getMessage());
     }
 
     @Test

@@ -6,9 +6,11 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /** The files of one embedded broker under its data directory. */
 final class BrokerFiles {
@@ -49,6 +51,20 @@ final class BrokerFiles {
     /** Kafka's {@code log.dirs}: partitions and the KRaft metadata log. */
     Path kafkaData() {
         return dataDir.resolve("kafka-data");
+    }
+
+    /** Deletes the partitions and the metadata log: the next start formats empty data. */
+    void deleteKafkaData() {
+        if (!Files.exists(kafkaData())) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(kafkaData())) {
+            for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
+                Files.delete(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot delete the embedded broker's data in " + kafkaData(), e);
+        }
     }
 
     boolean formatted() {

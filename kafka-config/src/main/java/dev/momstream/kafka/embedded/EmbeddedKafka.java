@@ -86,7 +86,17 @@ public final class EmbeddedKafka implements AutoCloseable {
      */
     public static EmbeddedKafka start(EmbeddedKafkaOptions options) {
         EmbeddedKafka kafka = new EmbeddedKafka(options);
-        kafka.launch();
+        kafka.launch(false);
+        return kafka;
+    }
+
+    /**
+     * {@link #start(Path)} on empty data: the topics and offsets under {@code dataDir} are deleted
+     * first, once no earlier broker holds them (one whose parent was killed may still be shutting down).
+     */
+    public static EmbeddedKafka startEmpty(Path dataDir) {
+        EmbeddedKafka kafka = new EmbeddedKafka(EmbeddedKafkaOptions.defaults(dataDir));
+        kafka.launch(true);
         return kafka;
     }
 
@@ -171,7 +181,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     /** Stops the broker if it runs, then starts it again on the same ports with the same data. */
     public synchronized void restart() {
         stop();
-        launch();
+        launch(false);
     }
 
     /** Same as {@link #stop()}. */
@@ -180,10 +190,13 @@ public final class EmbeddedKafka implements AutoCloseable {
         stop();
     }
 
-    private synchronized void launch() {
+    private synchronized void launch(boolean emptyData) {
         long startNanos = System.nanoTime();
         long deadline = startNanos + options.startTimeout().toNanos();
         awaitDataUnlocked(deadline);
+        if (emptyData) {
+            files.deleteKafkaData();
+        }
         files.write(brokerPort, controllerPort, options.brokerProperties());
         if (files.formatted()) {
             LOG.info("Embedded Kafka reuses the formatted data in {}", files.kafkaData());

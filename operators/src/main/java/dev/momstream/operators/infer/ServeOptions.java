@@ -1,9 +1,8 @@
 package dev.momstream.operators.infer;
 
+import dev.momstream.trainer.config.InvalidOptionsException.Problems;
 import java.io.Serializable;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
 
 /**
@@ -38,27 +37,17 @@ public record ServeOptions(String device, int threads, int maxBatch, Duration ma
         Objects.requireNonNull(device, "device");
         Objects.requireNonNull(maxDelay, "maxDelay");
         Objects.requireNonNull(modelWait, "modelWait");
-        List<String> problems = new ArrayList<>();
-        if (threads < 0) {
-            problems.add("threads=" + threads + " must not be negative");
-        }
-        atLeast(problems, "maxBatch", maxBatch, 1);
-        atLeast(problems, "maxQueued", maxQueued, 1);
+        Problems problems = new Problems();
+        problems.atLeast("threads", threads, 0);
+        problems.atLeast("maxBatch", maxBatch, 1);
+        problems.atLeast("maxQueued", maxQueued, 1);
         if (maxDelay.isNegative()) {
-            problems.add("maxDelay=" + maxDelay + " must not be negative");
+            problems.add("maxDelay", maxDelay, "must not be negative");
         }
-        atLeast(problems, "maxRequestBytes", maxRequestBytes, 1);
-        atLeast(problems, "maxScoreTokens", maxScoreTokens, 2);
-        atLeast(problems, "maxNewTokens", maxNewTokens, 0);
-        if (!problems.isEmpty()) {
-            throw new IllegalArgumentException("invalid serve options: " + String.join("; ", problems));
-        }
-    }
-
-    private static void atLeast(List<String> problems, String name, int value, int least) {
-        if (value < least) {
-            problems.add(name + "=" + value + " must be at least " + least);
-        }
+        problems.atLeast("maxRequestBytes", maxRequestBytes, 1);
+        problems.atLeast("maxScoreTokens", maxScoreTokens, 2);
+        problems.atLeast("maxNewTokens", maxNewTokens, 0);
+        problems.check("serve options");
     }
 
     /**

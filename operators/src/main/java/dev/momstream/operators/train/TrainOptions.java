@@ -1,9 +1,8 @@
 package dev.momstream.operators.train;
 
 import dev.momstream.trainer.engine.TorchRuntime;
+import dev.momstream.trainer.config.InvalidOptionsException.Problems;
 import java.io.Serializable;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
 
 /**
@@ -32,20 +31,13 @@ public record TrainOptions(String device, long stopAtStep, int metricsEvery, int
 
     public TrainOptions {
         Objects.requireNonNull(device, "device");
-        List<String> problems = new ArrayList<>();
-        if (stopAtStep < 0) {
-            problems.add("stopAtStep=" + stopAtStep + " must not be negative");
-        }
-        if (metricsEvery < 1) {
-            problems.add("metricsEvery=" + metricsEvery + " must be at least 1");
-        }
-        if (evalEvery < 0 || evalWindows < 0 || keepVersions < 0) {
-            problems.add("evalEvery=" + evalEvery + ", evalWindows=" + evalWindows + " and keepVersions="
-                    + keepVersions + " must not be negative");
-        }
-        if (!problems.isEmpty()) {
-            throw new IllegalArgumentException("invalid train options: " + String.join("; ", problems));
-        }
+        Problems problems = new Problems();
+        problems.atLeast("stopAtStep", stopAtStep, 0);
+        problems.atLeast("metricsEvery", metricsEvery, 1);
+        problems.atLeast("evalEvery", evalEvery, 0);
+        problems.atLeast("evalWindows", evalWindows, 0);
+        problems.atLeast("keepVersions", keepVersions, 0);
+        problems.check("train options");
     }
 
     /** Never stops; every default above. */

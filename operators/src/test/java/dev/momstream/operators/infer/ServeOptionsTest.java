@@ -21,7 +21,7 @@ class ServeOptionsTest {
                         .limits(0, 1, -1).build());
         assertEquals("invalid serve options: threads=-1 must not be negative; maxQueued=0 must be at least 1;"
                 + " maxDelay=PT-0.001S must not be negative; maxRequestBytes=0 must be at least 1;"
-                + " maxScoreTokens=1 must be at least 2; maxNewTokens=-1 must be at least 0", all.getMessage());
+                + " maxScoreTokens=1 must be at least 2; maxNewTokens=-1 must not be negative", all.getMessage());
 
         ServeOptions edge = ServeOptions.defaults().toBuilder().threads(0).batching(1, Duration.ZERO).maxQueued(1)
                 .limits(1, 2, 0).build();

@@ -48,19 +48,18 @@ public final class ModelOptions {
         }
         Map<String, String> keys = new LinkedHashMap<>();
         for (String arg : overrides) {
-            if (!arg.startsWith("--") || !arg.contains("=")) {
-                throw new IllegalArgumentException("unexpected argument '" + arg
-                        + "' (overrides are --key=value)");
+            if (!isOverride(arg)) {
+                throw new IllegalArgumentException("'" + arg + "' is not a config override (" + KEYS + ")");
             }
-            String key = arg.substring(2, arg.indexOf('='));
-            if (!Configs.accepts(key)) {
-                throw new IllegalArgumentException("unknown option or config key '--" + key
-                        + "' (model keys: " + keys(MomConfig.class) + "; train keys: "
-                        + keys(TrainConfig.class) + ")");
-            }
-            keys.put(key, arg.substring(arg.indexOf('=') + 1));
+            keys.put(arg.substring(2, arg.indexOf('=')), arg.substring(arg.indexOf('=') + 1));
         }
         return configs.override(keys).validate();
+    }
+
+    /** Whether {@code arg} overrides a model or train config key: {@code --key=value}. */
+    static boolean isOverride(String arg) {
+        int eq = arg.indexOf('=');
+        return arg.startsWith("--") && eq > 2 && Configs.accepts(arg.substring(2, eq));
     }
 
     /** The config file's JSON; errors name the file, and the line and column of a syntax error. */
@@ -80,6 +79,10 @@ public final class ModelOptions {
                     + ": " + e.getOriginalMessage());
         }
     }
+
+    /** The keys that overrides may set, for messages. */
+    static final String KEYS = "--key=value; model keys: " + keys(MomConfig.class) + "; train keys: "
+            + keys(TrainConfig.class);
 
     private static String keys(Class<? extends Record> type) {
         return Arrays.stream(type.getRecordComponents()).map(RecordComponent::getName)

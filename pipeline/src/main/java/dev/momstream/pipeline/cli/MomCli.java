@@ -1,11 +1,18 @@
 package dev.momstream.pipeline.cli;
 
+import dev.momstream.trainer.config.InvalidOptionsException;
 import dev.momstream.trainer.engine.TorchRuntime;
 import dev.momstream.trainer.io.FileErrors;
 import java.io.UncheckedIOException;
 import java.nio.file.FileSystemException;
+import java.util.List;
+import java.util.Optional;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.UnmatchedArgumentException;
 
 /** The {@code mom} command line: offline training and tools, and the streaming job. */
 @Command(name = "mom", mixinStandardHelpOptions = true, version = "mom-stream 0.1.0",
@@ -68,13 +75,85 @@ public final class MomCli implements Runnable {
     public static CommandLine commandLine() {
         return new CommandLine(new MomCli())
                 .setCaseInsensitiveEnumValuesAllowed(true)
+                .setExecutionStrategy(parsed -> new CommandLine.RunLast().execute(onlyOverridesUnmatched(parsed)))
+                .setParameterExceptionHandler(MomCli::refuseArguments)
                 .setExecutionExceptionHandler((e, cmd, parsed) -> {
-                    cmd.getErr().println(cmd.getColorScheme().errorText("error: " + message(e)));
+                    cmd.getErr().println(cmd.getColorScheme().errorText("error: " + message(e, cmd)));
                     if (Boolean.getBoolean("mom.stacktrace")) {
                         e.printStackTrace(cmd.getErr());
                     }
                     return 1;
                 });
+    }
+
+    /**
+     * {@code parsed}, once every argument that no option took is a config override
+     * ({@code --key=value}, see {@link ModelOptions}); the first that is not is refused as picocli
+     * refuses it in a command without overrides. The job jar parses its arguments through here too.
+     */
+    public static ParseResult onlyOverridesUnmatched(ParseResult parsed) {
+        for (ParseResult p : parsed.asCommandLineList().stream().map(CommandLine::getParseResult).toList()) {
+            List<String> left = p.unmatched();
+            for (int i = 0; i < left.size(); i++) {
+                if (!ModelOptions.isOverride(left.get(i))) {
+                    throw new UnmatchedArgumentException(p.commandSpec().commandLine(), left.subList(i, left.size()));
+                }
+            }
+        }
+        return parsed;
+    }
+
+    /** An argument that is not an option of the command: named, with picocli's suggestion, exit 2. */
+    private static int refuseArguments(ParameterException e, String[] args) {
+        CommandLine cmd = e.getCommandLine();
+        cmd.getErr().println(cmd.getColorScheme().errorText("error: " + refusal(e)));
+        cmd.getErr().println("see `" + cmd.getCommandSpec().qualifiedName() + " --help`");
+        return cmd.getCommandSpec().exitCodeOnInvalidInput();
+    }
+
+    static String refusal(ParameterException e) {
+        if (!(e instanceof UnmatchedArgumentException u) || u.getUnmatched().isEmpty()) {
+            return e.getMessage();
+        }
+        String arg = u.getUnmatched().get(0);
+        List<String> suggestions = u.getSuggestions();
+        String hint = suggestions.isEmpty() ? "" : " (did you mean " + String.join(" or ", suggestions) + "?)";
+        CommandLine cmd = u.getCommandLine();
+        if (!u.isUnknownOption()) {
+            return (cmd.getSubcommands().isEmpty() ? "unexpected argument '" : "unknown command '") + arg + "'" + hint;
+        }
+        boolean takesOverrides = !cmd.getCommandSpec().unmatchedArgsBindings().isEmpty();
+        return "unknown option '" + arg.split("=", 2)[0] + "'" + hint
+                + (takesOverrides && arg.contains("=") ? "; config overrides are " + ModelOptions.KEYS : "");
+    }
+
+    /**
+     * {@link #message(Throwable)}, except that options out of range are named as {@code cmd}'s
+     * user typed them when it says which option sets each field ({@link OptionFields}).
+     */
+    static String message(Throwable e, CommandLine cmd) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof InvalidOptionsException invalid && cmd.getCommand() instanceof OptionFields fields) {
+                return invalid.describe(p -> {
+                    String option = fields.optionOfField().get(p.field());
+                    return option == null ? p.toString() : option + " " + typed(cmd, option).orElse(String.valueOf(
+                            p.value())) + " " + p.rule();
+                });
+            }
+        }
+        return message(e);
+    }
+
+    /** The value {@code option} was given on the command line of {@code cmd} or a parent, as typed. */
+    private static Optional<String> typed(CommandLine cmd, String option) {
+        for (CommandLine c = cmd; c != null; c = c.getParent()) {
+            OptionSpec matched = c.getParseResult() == null ? null : c.getParseResult().matchedOption(option);
+            if (matched != null && !matched.originalStringValues().isEmpty()) {
+                List<String> values = matched.originalStringValues();
+                return Optional.of(values.get(values.size() - 1));
+            }
+        }
+        return Optional.empty();
     }
 
     /**

@@ -22,6 +22,7 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -45,7 +46,7 @@ import picocli.CommandLine.Unmatched;
             "          ./mom run --corpus my-texts/ --parallelism 2 --partitions 2",
             "          ./mom run --trainer-parallelism 2 --syncEvery=50   (two DiLoCo replicas)",
             "          ./mom run --bootstrap-servers broker:9092 --jobmanager flink-jm:8081 --out /shared/runs/r1"})
-public final class RunCommand implements Callable<Integer> {
+public final class RunCommand implements Callable<Integer>, OptionFields {
 
     private static final double MIN_CHECKPOINT_SECONDS = 0.01;
 
@@ -156,7 +157,7 @@ public final class RunCommand implements Callable<Integer> {
             }
         }, "mom-run-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        try (StopSignals signals = StopSignals.install(run::requestStop)) {
+        try (StopSignals signals = StopSignals.install(run::requestStop, run::stopsWithSavepoint)) {
             PrintStream info = json ? System.err : System.out;
             RunSummary summary;
             try (ProgressListener listener = new ProgressListener(info, steps)) {
@@ -204,6 +205,15 @@ public final class RunCommand implements Callable<Integer> {
                         .checkpointInterval(checkpointInterval).exportVersions(!noExport)
                         .failedCheckpointsToStop(maxFailedCheckpoints))
                 .build();
+    }
+
+    @Override
+    public Map<String, String> optionOfField() {
+        return Map.ofEntries(Map.entry("stopAtStep", "--steps"), Map.entry("parallelism", "--parallelism"),
+                Map.entry("trainerParallelism", "--trainer-parallelism"), Map.entry("partitions", "--partitions"),
+                Map.entry("evalEvery", "--eval-every"), Map.entry("evalWindows", "--eval-windows"),
+                Map.entry("keepVersions", "--keep-versions"), Map.entry("maxRecordBytes", "--max-record-bytes"),
+                Map.entry("failedCheckpointsToStop", "--max-failed-checkpoints"));
     }
 
     /** {@code --checkpoint-interval}, refused unless Flink can run it. */

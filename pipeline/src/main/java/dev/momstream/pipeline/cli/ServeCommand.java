@@ -25,6 +25,7 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -45,7 +46,7 @@ import picocli.CommandLine.Option;
         footer = {"", "Examples: ./mom serve --run runs/stream-20261130-120000",
             "          ./mom serve --model runs/tiny/onnx",
             "          ./mom serve --run runs/r1 --score-topic text.train     (per-document losses to text.scores)"})
-public final class ServeCommand implements Callable<Integer> {
+public final class ServeCommand implements Callable<Integer>, OptionFields {
 
     @Option(names = "--run", paramLabel = "DIR", description = "A `mom run` directory: serve its newest version, and follow it while it runs.")
     Path run;
@@ -100,6 +101,12 @@ public final class ServeCommand implements Callable<Integer> {
                           Path dir) {
     }
 
+    @Override
+    public Map<String, String> optionOfField() {
+        return Map.of("threads", "--threads", "maxBatch", "--max-batch", "maxDelay", "--max-delay-ms",
+                "maxQueued", "--max-queued", "parallelism", "--parallelism", "evalWindows", "--eval-windows");
+    }
+
     /** Checks the values of the options that need nothing on disk, naming the first one out of range. */
     public void checkValues() {
         serveOptions();
@@ -132,7 +139,7 @@ public final class ServeCommand implements Callable<Integer> {
         ServeRun.Options o = options();
         PrintStream info = json ? System.err : System.out;
         CountDownLatch stop = new CountDownLatch(1);
-        try (ServeRun serve = ServeRun.start(o); StopSignals signals = StopSignals.install(stop::countDown)) {
+        try (ServeRun serve = ServeRun.start(o); StopSignals signals = StopSignals.install(stop::countDown, () -> false)) {
             info.println("serving " + (o.model() == null ? "the newest servable version of model.events" : o.model().label())
                     + (o.follow() ? ", following " + (o.runId() == null ? "every run's" : "run " + o.runId() + "'s")
                     + " new versions" : "") + (serve.restored() ? " (continued from " + o.dir() + ")" : ""));

@@ -3,6 +3,7 @@ package dev.momstream.pipeline.cli;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
@@ -11,9 +12,10 @@ import sun.misc.SignalHandler;
 /**
  * Ctrl-C (SIGINT) and SIGTERM while a run streams: the first asks the run to stop, which then
  * winds down in order while Flink and the broker are still alive (job cancelled with its newest
- * checkpoint retained, dead letters counted, summary printed, broker stopped); a second exits at
- * once. Left to the JVM, these signals would start its shutdown, and Flink's own shutdown hooks
- * would tear the cluster down under the cancelling job. Closing restores the previous handlers.
+ * checkpoint retained, or replicas stopped with a savepoint; dead letters counted, summary printed,
+ * broker stopped), and says which; a second exits at once. Left to the JVM, these signals would
+ * start its shutdown, and Flink's own shutdown hooks would tear the cluster down under the
+ * stopping job. Closing restores the previous handlers.
  */
 final class StopSignals implements AutoCloseable {
 
@@ -26,12 +28,19 @@ final class StopSignals implements AutoCloseable {
     private StopSignals() {
     }
 
-    static StopSignals install(Runnable requestStop) {
+    /**
+     * @param requestStop  asks the run to stop
+     * @param withSavepoint whether the run stops its job with a savepoint (DiLoCo replicas) rather
+     *                     than cancelling it; asked when the signal comes
+     */
+    static StopSignals install(Runnable requestStop, BooleanSupplier withSavepoint) {
         AtomicBoolean stopping = new AtomicBoolean();
         SignalHandler handler = signal -> {
             if (stopping.compareAndSet(false, true)) {
-                System.err.println(System.lineSeparator() + "Stopping: cancelling the job (its newest checkpoint is"
-                        + " kept to continue from). Press Ctrl-C again to exit at once.");
+                System.err.println(System.lineSeparator() + "Stopping: " + (withSavepoint.getAsBoolean()
+                        ? "stopping the job with a savepoint (the run continues from it at any --trainer-parallelism)"
+                        : "cancelling the job (its newest checkpoint is kept to continue from)")
+                        + ". Press Ctrl-C again to exit at once.");
                 requestStop.run();
             } else {
                 Runtime.getRuntime().halt(128 + signal.getNumber());

@@ -16,10 +16,11 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 
 /**
- * Why a run that makes no progress waits, as far as Kafka tells: its input topic is empty, the
- * job has read all of it (the offsets its source commits at each completed checkpoint), or Kafka
- * does not answer. Nothing when the topic holds records the job has yet to read: then it is
- * training, starting or checkpointing, and {@link JobHealth} says when that fails.
+ * Why a run that makes no progress waits, as far as Kafka tells: Kafka does not answer, or, while
+ * every task of the job runs, its input topic is empty or the job has read all of it (the offsets
+ * its source commits at each completed checkpoint). Nothing when the topic holds records the job
+ * has yet to read: then it is training, starting or checkpointing, and {@link JobHealth} says
+ * when that fails.
  */
 final class InputProbe implements AutoCloseable {
 
@@ -39,14 +40,21 @@ final class InputProbe implements AutoCloseable {
         this.groupId = groupId;
     }
 
-    /** Why the job has nothing to train on; empty while its topic holds records it has not read. */
-    Optional<String> whyIdle() {
+    /**
+     * Why the job trains nothing: Kafka does not answer; else {@code notRunning}, when the job or
+     * some of its tasks do not run (see {@link JobHealth#notRunning}), since the input is then not
+     * why; else its topic is empty or all read. Empty while its topic holds records it has not read.
+     */
+    Optional<String> whyIdle(Optional<String> notRunning) {
         try {
             List<TopicPartition> partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic)
                     .partitions().stream().map(p -> new TopicPartition(topic, p.partition()))
                     .sorted(Comparator.comparingInt(TopicPartition::partition)).toList();
             Map<TopicPartition, Long> earliest = offsets(partitions, OffsetSpec.earliest());
             Map<TopicPartition, Long> latest = offsets(partitions, OffsetSpec.latest());
+            if (notRunning.isPresent()) {
+                return notRunning;
+            }
             String offsets = partitions.stream().map(p -> p.partition() + ":" + latest.get(p))
                     .collect(Collectors.joining(", ", "(partition offsets ", ")"));
             if (partitions.stream().allMatch(p -> latest.get(p).equals(earliest.get(p)))) {

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -147,6 +148,25 @@ final class JobHealth {
         Map.Entry<Long, String> last = failedInARow.lastEntry();
         return Optional.of(failedInARow.size() + " checkpoints in a row failed (the last, " + last.getKey() + ": "
                 + last.getValue() + (lastCause == null ? "" : "; the job's last failure: " + lastCause) + ")");
+    }
+
+    /**
+     * Why the job trains nothing whatever its input holds, from {@code GET /jobs/:id}: it is not
+     * running (restarting after a failure, say), or some of its tasks are not running yet
+     * (deploying, or restoring their state); empty when every task runs. Only then can a wait
+     * be the input's doing (see {@link InputProbe}).
+     */
+    static Optional<String> notRunning(JsonNode job) {
+        String state = job.path("state").asText("UNKNOWN");
+        if (!state.equals("RUNNING")) {
+            return Optional.of("the Flink job is " + state.toLowerCase(Locale.ROOT) + ": waiting for it to run");
+        }
+        List<String> starting = StreamSupport.stream(job.path("vertices").spliterator(), false)
+                .filter(v -> !"RUNNING".equals(v.path("status").asText()))
+                .map(v -> v.path("name").asText() + " " + v.path("status").asText().toLowerCase(Locale.ROOT))
+                .toList();
+        return starting.isEmpty() ? Optional.empty()
+                : Optional.of("the Flink job's tasks are starting (" + String.join(", ", starting) + ")");
     }
 
     /**

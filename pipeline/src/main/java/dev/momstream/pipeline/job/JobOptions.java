@@ -1,9 +1,8 @@
 package dev.momstream.pipeline.job;
 
 import dev.momstream.kafka.records.DocumentDecoder;
+import dev.momstream.trainer.config.InvalidOptionsException.Problems;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
 
 /**
@@ -46,32 +45,22 @@ public record JobOptions(int parallelism, int trainerParallelism, Duration check
         Objects.requireNonNull(checkpointInterval, "checkpointInterval");
         Objects.requireNonNull(restartDelay, "restartDelay");
         Objects.requireNonNull(transactionTimeout, "transactionTimeout");
-        List<String> problems = new ArrayList<>();
-        if (parallelism < 1) {
-            problems.add("parallelism=" + parallelism + " must be at least 1");
-        }
+        Problems problems = new Problems();
+        problems.atLeast("parallelism", parallelism, 1);
         if (trainerParallelism < 1 || trainerParallelism > MAX_TRAINERS) {
-            problems.add("trainerParallelism=" + trainerParallelism + " must be between 1 and " + MAX_TRAINERS);
+            problems.add("trainerParallelism", trainerParallelism, "must be between 1 and " + MAX_TRAINERS);
         }
         if (checkpointInterval.isNegative() || checkpointInterval.isZero()) {
-            problems.add("checkpointInterval=" + checkpointInterval + " must be positive");
+            problems.add("checkpointInterval", checkpointInterval, "must be positive");
         }
-        if (maxRecordBytes < 1) {
-            problems.add("maxRecordBytes=" + maxRecordBytes + " must be at least 1");
-        }
-        if (restartAttempts < 0) {
-            problems.add("restartAttempts=" + restartAttempts + " must not be negative");
-        }
-        if (failedCheckpointsToStop < 1) {
-            problems.add("failedCheckpointsToStop=" + failedCheckpointsToStop + " must be at least 1");
-        }
+        problems.atLeast("maxRecordBytes", maxRecordBytes, 1);
+        problems.atLeast("restartAttempts", restartAttempts, 0);
+        problems.atLeast("failedCheckpointsToStop", failedCheckpointsToStop, 1);
         if (transactionTimeout.compareTo(MAX_TRANSACTION_TIMEOUT) > 0) {
-            problems.add("transactionTimeout=" + transactionTimeout
-                    + " is above Kafka's default transaction.max.timeout.ms (15 min)");
+            problems.add("transactionTimeout", transactionTimeout,
+                    "is above Kafka's default transaction.max.timeout.ms (15 min)");
         }
-        if (!problems.isEmpty()) {
-            throw new IllegalArgumentException("invalid job options: " + String.join("; ", problems));
-        }
+        problems.check("job options");
     }
 
     /**

@@ -24,9 +24,30 @@ import org.apache.flink.runtime.checkpoint.metadata.CheckpointMetadata;
  * @param trainers  the replicas' parallelism in it; empty when it holds no replicas (a single trainer)
  * @param inFlight  whether any task's in-flight data is part of it
  */
-record RestorePoint(Path path, boolean savepoint, OptionalInt trainers, boolean inFlight) {
+public record RestorePoint(Path path, boolean savepoint, OptionalInt trainers, boolean inFlight) {
 
     static final String METADATA = "_metadata";
+
+    /**
+     * Refuses to continue {@code info}'s run in {@code dir} from the retained {@code point} at
+     * {@code trainers} trainers when it cannot: one trainer's state cannot be split into DiLoCo
+     * replicas, and replicas' in-flight batches cannot be dealt out to another number of them
+     * ({@link #refusal}). {@code mom run} and the job jar both continue a run through here.
+     */
+    public static void checkTrainers(RunDirectory dir, RunDirectory.RunInfo info, Path point, int trainers)
+            throws IOException {
+        if (!info.diloco() && trainers > 1) {
+            throw new IllegalArgumentException("run " + info.runId() + " in " + dir.path() + " trains one model with"
+                    + " one trainer; its state cannot be split into " + trainers + " DiLoCo replicas. Continue it"
+                    + " with --trainer-parallelism 1, or start a new run directory");
+        }
+        if (info.diloco()) {
+            Optional<String> refusal = read(point).refusal(info.runId(), trainers);
+            if (refusal.isPresent()) {
+                throw new IllegalArgumentException(refusal.get());
+            }
+        }
+    }
 
     static RestorePoint read(Path dir) throws IOException {
         CheckpointMetadata m = metadata(dir);
@@ -70,7 +91,7 @@ record RestorePoint(Path path, boolean savepoint, OptionalInt trainers, boolean 
         return Optional.of("run " + runId + " continues from " + path + ", a checkpoint taken with " + had
                 + " trainers that holds batches in flight between tasks (an unaligned checkpoint, kept when a run is"
                 + " cancelled or killed): at " + wanted + " trainers some of them would never be trained. Continue"
-                + " it with --trainer-parallelism " + had + " and stop it (Ctrl-C, or at --steps): the stop takes a"
-                + " savepoint, from which the run continues at any number of trainers");
+                + " it with --trainer-parallelism " + had + " and stop it with a savepoint (`mom run`: Ctrl-C, or at"
+                + " --steps; a cluster job: `flink stop`), from which the run continues at any number of trainers");
     }
 }

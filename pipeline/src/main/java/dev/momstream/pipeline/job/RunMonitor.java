@@ -67,6 +67,24 @@ public final class RunMonitor implements AutoCloseable {
         return new Polled(metrics, events);
     }
 
+    /**
+     * Everything committed that is not read yet: polls until each partition is read up to its end
+     * as it is now (the last stable offset), or for {@code timeout} at most.
+     */
+    public Polled drain(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Map<TopicPartition, Long> end = consumer.endOffsets(consumer.assignment(), timeout);
+        List<TrainMetrics> metrics = new ArrayList<>();
+        List<ModelEvent> events = new ArrayList<>();
+        while (end.entrySet().stream().anyMatch(e -> consumer.position(e.getKey()) < e.getValue())
+                && System.nanoTime() < deadline) {
+            Polled p = poll(Duration.ofMillis(200));
+            metrics.addAll(p.metrics());
+            events.addAll(p.events());
+        }
+        return new Polled(metrics, events);
+    }
+
     @Override
     public void close() {
         consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));

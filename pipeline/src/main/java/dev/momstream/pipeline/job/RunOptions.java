@@ -4,6 +4,7 @@ import dev.momstream.kafka.settings.KafkaSettings;
 import dev.momstream.kafka.topics.TopicCatalog;
 import dev.momstream.operators.train.TrainOptions;
 import dev.momstream.trainer.config.Configs;
+import dev.momstream.trainer.config.InvalidOptionsException.Problems;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -45,9 +46,9 @@ public record RunOptions(Path runDir, Configs configs, KafkaSettings kafka, Topi
         configs.validate();
         Objects.requireNonNull(trainer, "trainer");
         Objects.requireNonNull(job, "job");
-        if (partitions < 0) {
-            throw new IllegalArgumentException("partitions=" + partitions + " must not be negative");
-        }
+        Problems problems = new Problems();
+        problems.atLeast("partitions", partitions, 0);
+        problems.check("run options");
         if (jobManager != null && localCluster) {
             throw new IllegalArgumentException("a run submits to a --jobmanager or starts a local cluster, not both");
         }

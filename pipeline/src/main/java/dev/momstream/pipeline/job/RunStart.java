@@ -24,10 +24,12 @@ import java.util.Optional;
  * @param restore         the newest retained Flink checkpoint, when continuing
  * @param restoredStep    the trainer's step in it (0 for a new run)
  * @param publishedBefore the highest version published before this start
+ * @param replaces        whether this new run replaces one that never completed a checkpoint (whose
+ *                        input may be on the topics already)
  * @param notices         what the user must know about this start, one line each
  */
 record RunStart(RunDirectory.RunInfo info, boolean resumed, Optional<Path> restore, long restoredStep,
-                long publishedBefore, List<String> notices) {
+                long publishedBefore, boolean replaces, List<String> notices) {
 
     static RunStart plan(RunDirectory dir, RunOptions options) throws IOException {
         Optional<Path> restore = dir.latestRetainedCheckpoint();
@@ -39,7 +41,7 @@ record RunStart(RunDirectory.RunInfo info, boolean resumed, Optional<Path> resto
                 throw new IllegalStateException(dir.path() + " holds checkpoints or versions but no "
                         + RunDirectory.RUN_FILE + ": not a run this command can continue");
             }
-            return newRun(dir, options, List.of());
+            return newRun(dir, options, false, List.of());
         }
         RunDirectory.RunInfo info = existing.get();
         if (restore.isEmpty()) {
@@ -51,21 +53,11 @@ record RunStart(RunDirectory.RunInfo info, boolean resumed, Optional<Path> resto
                 throw new IllegalStateException(dir.path() + " has logged training steps but no retained Flink"
                         + " checkpoint to continue from; use a new run directory");
             }
-            return newRun(dir, options, List.of("run " + info.runId() + " in " + dir.path() + " never completed a"
+            return newRun(dir, options, true, List.of("run " + info.runId() + " in " + dir.path() + " never completed a"
                     + " checkpoint: a new run starts in its place"));
         }
-        if (!info.diloco() && trainers > 1) {
-            throw new IllegalArgumentException("run " + info.runId() + " in " + dir.path() + " trains one model with"
-                    + " one trainer; its state cannot be split into " + trainers + " DiLoCo replicas. Continue it"
-                    + " with --trainer-parallelism 1, or start a new run directory");
-        }
+        RestorePoint.checkTrainers(dir, info, restore.get(), trainers);
         checkStopStep(info.diloco(), info.configs(), options);
-        if (info.diloco()) {
-            Optional<String> refusal = RestorePoint.read(restore.get()).refusal(info.runId(), trainers);
-            if (refusal.isPresent()) {
-                throw new IllegalArgumentException(refusal.get());
-            }
-        }
         List<String> notices = new ArrayList<>();
         List<String> changed = changedKeys(info.configs(), options.configs());
         if (!changed.isEmpty()) {
@@ -77,14 +69,14 @@ record RunStart(RunDirectory.RunInfo info, boolean resumed, Optional<Path> resto
             notices.add("warning: " + corpus + " is not streamed: run " + info.runId() + " continues, and its input"
                     + " was streamed when it started (`mom produce` sends more text)");
         }
-        return new RunStart(info, true, restore, dir.restoredStep(restore.get()), published, notices);
+        return new RunStart(info, true, restore, dir.restoredStep(restore.get()), published, false, notices);
     }
 
     /** A new run in place of {@code dir}'s (if any), checked before anything is written or started. */
-    private static RunStart newRun(RunDirectory dir, RunOptions options, List<String> notices) {
+    private static RunStart newRun(RunDirectory dir, RunOptions options, boolean replaces, List<String> notices) {
         boolean diloco = options.job().trainerParallelism() > 1;
         checkStopStep(diloco, options.configs(), options);
-        return new RunStart(dir.newRun(options.configs(), diloco), false, Optional.empty(), 0, 0, notices);
+        return new RunStart(dir.newRun(options.configs(), diloco), false, Optional.empty(), 0, 0, replaces, notices);
     }
 
     /** With DiLoCo replicas the run stops at a synchronisation, so that its last version holds every replica's training. */

@@ -11,6 +11,7 @@ import dev.momstream.operators.infer.EvalSpec;
 import dev.momstream.operators.infer.InferSpec;
 import dev.momstream.operators.infer.ServableModel;
 import dev.momstream.operators.infer.ServeOptions;
+import dev.momstream.trainer.config.InvalidOptionsException.Problems;
 import java.net.InetAddress;
 import java.net.URI;
 import java.nio.file.Files;
@@ -69,6 +70,10 @@ public final class ServeRun implements AutoCloseable {
             if (model == null && !follow) {
                 throw new IllegalArgumentException("nothing to serve: no model, and not following model.events");
             }
+            Problems problems = new Problems();
+            problems.atLeast("parallelism", parallelism, 1);
+            problems.atLeast("evalWindows", evalWindows, 0);
+            problems.check("serve run options");
         }
     }
 

@@ -64,6 +64,8 @@ public final class StreamingRun {
     private static final Duration SAVEPOINT = Duration.ofSeconds(60);
     private static final Duration HEALTH_POLL = Duration.ofSeconds(2);
     private static final Duration IDLE_NOTICE = Duration.ofSeconds(10);
+    /** How long the stopped run's last committed metrics are read for at most. */
+    private static final Duration DRAIN = Duration.ofSeconds(10);
     private static final int BROKER_RESTARTS = 3;
 
     /** Progress callbacks, on the thread that called {@link #run}. */
@@ -93,12 +95,23 @@ public final class StreamingRun {
     private final RunOptions options;
     private final CountDownLatch finished = new CountDownLatch(1);
     private volatile boolean stopRequested;
+    private volatile Boolean diloco;
 
     public StreamingRun(RunOptions options) {
         this.options = options;
     }
 
-    /** Asks {@link #run} to wind down now: cancel the job, count dead letters, stop the broker. */
+    /**
+     * Whether a stop ends this run's job with a savepoint (DiLoCo replicas, see
+     * {@link #stopWithSavepoint}) rather than cancelling it: as the run directory says once the run
+     * has started, as the options say before.
+     */
+    public boolean stopsWithSavepoint() {
+        Boolean d = diloco;
+        return d != null ? d : options.job().trainerParallelism() > 1;
+    }
+
+    /** Asks {@link #run} to wind down now: stop the job, count dead letters, stop the broker. */
     public void requestStop() {
         stopRequested = true;
     }
@@ -133,7 +146,7 @@ public final class StreamingRun {
             try {
                 KafkaSettings kafka = options.kafka();
                 if (!kafka.hasBootstrapServers()) {
-                    embedded = EmbeddedKafka.start(dir.kafkaData());
+                    embedded = startBroker(start, dir, listener);
                     kafka = kafka.withBootstrapServers(embedded.bootstrapServers());
                 }
                 TopicCatalog topics = options.partitions() > 0
@@ -148,9 +161,26 @@ public final class StreamingRun {
         }
     }
 
+    /**
+     * The embedded broker of the run directory. A run that replaces one that never completed a
+     * checkpoint streams its corpus again, and the replaced run's records would still be on the
+     * broker, which only this directory uses, for the new run (a new consumer group, from the
+     * earliest offset) to train twice: so it starts empty. A run without a feed keeps them: they
+     * are its only input.
+     */
+    private EmbeddedKafka startBroker(RunStart start, RunDirectory dir, Listener listener) {
+        if (!start.replaces() || options.feed().isNone()) {
+            return EmbeddedKafka.start(dir.kafkaData());
+        }
+        listener.notice("the replaced run's records on the embedded broker are dropped, so that the corpus is trained"
+                + " once (text sent to it with `mom produce` must be sent again)");
+        return EmbeddedKafka.startEmpty(dir.kafkaData());
+    }
+
     private RunSummary runJob(RunDirectory dir, RunStart start, EmbeddedKafka embedded, KafkaSettings kafka,
                               TopicCatalog topics, Listener listener, long startNanos) throws Exception {
         RunDirectory.RunInfo info = start.info();
+        diloco = info.diloco();
         long lastLogged = lastLoggedStep(dir);
         JobConfig job = jobConfig(info, dir, kafka, topics);
         try (FeedThread feed = start.resumed() ? FeedThread.idle() : FeedThread.start(options.feed(), kafka, topics,
@@ -172,13 +202,15 @@ public final class StreamingRun {
                 listener.started(new Started(info.runId(), dir.path(), start.resumed(),
                         Math.max(lastLogged + 1, start.restoredStep()), kafka.bootstrapServers(), submitted.webUi(),
                         client.getJobID()));
-                new Watch(dir, monitor, log, input, submitted, feed, embedded, lastLogged, listener, startNanos).run();
+                Watch watch = new Watch(dir, monitor, log, input, submitted, feed, embedded, lastLogged, listener,
+                        startNanos);
+                watch.run();
                 counts = checkpointCounts(submitted, start.restore().map(RunDirectory::checkpointId).orElse(0L) + 1,
                         unknown);
+                stop(job, client, dir, listener);
+                watch.drain();
             } finally {
-                if (!job.diloco() || !stopWithSavepoint(client, dir, listener)) {
-                    cancel(client);
-                }
+                stop(job, client, dir, listener); // after a failure; once stopped, a no-op
             }
             Map<String, Long> deadLetters = deadLetters(kafka, topics, unknown);
             return summary(dir, start, counts, deadLetters, unknown, feed.skipped(), submitted.webUi(), startNanos);
@@ -280,21 +312,11 @@ public final class StreamingRun {
             CompletableFuture<?> result = submitted.client().getJobExecutionResult();
             while (!stopRequested) {
                 RunMonitor.Polled polled = monitor.poll(POLL);
-                for (TrainMetrics m : polled.metrics()) {
-                    if (m.step() > lastStep) {
-                        StepMetrics row = MetricsRecords.toStep(m);
-                        logRow(row);
-                        listener.metrics(row);
-                        lastStep = m.step();
-                        lastProgress = System.nanoTime();
-                        idleReason = null;
-                    }
-                }
+                take(polled);
                 for (ModelEvent e : polled.events()) {
                     if (latest == null || e.version() > latest.version()) {
                         latest = e;
                     }
-                    listener.published(e);
                 }
                 if (options.steps() > 0 && latest != null && latest.step() >= options.steps()) {
                     return;
@@ -310,6 +332,34 @@ public final class StreamingRun {
                 checkHealth();
                 sayWhyIdle();
             }
+        }
+
+        /**
+         * After the job stopped: what its stop committed, or what was committed but not read yet
+         * (a replica run's last validation row commits with the stop's savepoint, after the stop
+         * step's version was published), so that metrics.jsonl and the summary end where the run did.
+         */
+        void drain() {
+            try {
+                take(monitor.drain(DRAIN));
+            } catch (KafkaException e) {
+                LOG.warn("Cannot read the run's last metrics from Kafka: {}", e.getMessage());
+            }
+        }
+
+        /** New metrics rows to metrics.jsonl and the listener, and the published versions to the listener. */
+        private void take(RunMonitor.Polled polled) {
+            for (TrainMetrics m : polled.metrics()) {
+                if (m.step() > lastStep) {
+                    StepMetrics row = MetricsRecords.toStep(m);
+                    logRow(row);
+                    listener.metrics(row);
+                    lastStep = m.step();
+                    lastProgress = System.nanoTime();
+                    idleReason = null;
+                }
+            }
+            polled.events().forEach(listener::published);
         }
 
         /**
@@ -370,14 +420,25 @@ public final class StreamingRun {
             }
         }
 
-        /** After a while without a step, why: the input is empty or all read, or Kafka does not answer. */
+        /**
+         * After a while without a step, why: Kafka does not answer, or the job or some of its tasks
+         * are not running (it restarts, say; or Flink does not say), or else the input is empty or
+         * all read.
+         */
         private void sayWhyIdle() {
             long now = System.nanoTime();
             if (now - lastProgress < IDLE_NOTICE.toNanos() || now - lastProbe < IDLE_NOTICE.toNanos()) {
                 return;
             }
             lastProbe = now;
-            Optional<String> why = input.whyIdle();
+            Optional<String> notRunning;
+            try {
+                notRunning = JobHealth.notRunning(rest.get("jobs/" + submitted.client().getJobID()));
+            } catch (IOException e) {
+                notRunning = Optional.of("the Flink job's state is unknown: its REST API at " + submitted.webUi()
+                        + " does not answer (" + e.getMessage() + ")");
+            }
+            Optional<String> why = input.whyIdle(notRunning);
             if (why.isPresent() && !why.get().equals(idleReason)) {
                 listener.notice(why.get());
             }
@@ -469,6 +530,13 @@ public final class StreamingRun {
             LOG.warn("Cannot read checkpoint counts from {}: {}", submitted.webUi(), e.getMessage());
             unknown.put(RunSummary.CHECKPOINTS, e.getMessage());
             return FlinkRest.CheckpointCounts.UNKNOWN;
+        }
+    }
+
+    /** Stops replicas with a savepoint, or else cancels the job; returns at once if it has stopped. */
+    private static void stop(JobConfig job, JobClient client, RunDirectory dir, Listener listener) {
+        if (!job.diloco() || !stopWithSavepoint(client, dir, listener)) {
+            cancel(client);
         }
     }
 

@@ -38,6 +38,26 @@ class CliErrorsTest {
                 malformed.err());
     }
 
+    /**
+     * An unknown option is named as the user typed it, with picocli's suggestion, and exits 2 in
+     * every command: those that take config overrides (run, train) as those that take none (topics).
+     */
+    @Test
+    void anUnknownOptionIsNamedWithASuggestionAndExitsTwo() {
+        String[][] cases = {
+            {"run --stepz 5", "error: unknown option '--stepz' (did you mean --steps?)", "see `mom run --help`"},
+            {"train --stepz=5", "error: unknown option '--stepz' (did you mean --steps?)", "train keys: batchSize"},
+            {"topics --formt yaml", "error: unknown option '--formt' (did you mean --format?)", "see `mom topics --help`"},
+            {"run --steps 5 stray", "error: unexpected argument 'stray'", "see `mom run --help`"},
+            {"frobnicate", "error: unknown command 'frobnicate'", "see `mom --help`"}};
+        for (String[] c : cases) {
+            CliRun r = CliRun.of(c[0].split(" "));
+            assertEquals(2, r.exit(), c[0] + ": " + r.err());
+            assertTrue(r.err().contains(c[1]) && r.err().contains(c[2]), c[0] + ": " + r.err());
+            assertFalse(r.err().contains("Usage:"), "one message, not the usage: " + r.err());
+        }
+    }
+
     @Test
     void anOutThatIsAFileIsRefusedBeforeAnythingStarts(@TempDir Path dir) throws Exception {
         Path file = Files.writeString(dir.resolve("a-file"), "x");
@@ -65,6 +85,29 @@ class CliErrorsTest {
                 bind.err());
         CliRun remote = failing("run", "--web-ui-bind", "0.0.0.0", "--jobmanager", "localhost:1", "--steps", "1");
         assertTrue(remote.err().contains("--web-ui-bind applies to the local MiniCluster"), remote.err());
+    }
+
+    /**
+     * A value that a library record refuses is named by the option the user typed, with the value
+     * as typed (milliseconds, not a Duration), every problem of a record at once; no field name leaks.
+     */
+    @Test
+    void valuesOutOfRangeAreNamedByTheirOptionNotByAField(@TempDir Path dir) {
+        CliRun failed = failing("run", "--max-failed-checkpoints", "0", "--steps", "1");
+        assertTrue(failed.err().contains("error: --max-failed-checkpoints 0 must be at least 1"), failed.err());
+        CliRun two = failing("run", "--eval-windows=-2", "--keep-versions", "-1", "--steps", "1");
+        assertTrue(two.err().contains("error: --eval-windows -2 must not be negative; --keep-versions -1 must not be"
+                + " negative"), two.err());
+        CliRun trainers = failing("run", "--trainer-parallelism", "129", "--steps", "1");
+        assertTrue(trainers.err().contains("error: --trainer-parallelism 129 must be between 1 and 128"),
+                trainers.err());
+        CliRun delay = failing("serve", "--max-delay-ms", "-1", "--max-batch", "0", "--model", dir.toString());
+        assertTrue(delay.err().contains("error: --max-batch 0 must be at least 1; --max-delay-ms -1 must not be"
+                + " negative"), delay.err());
+        for (CliRun r : new CliRun[] {failed, two, trainers, delay}) {
+            assertFalse(r.err().matches("(?s).*(failedCheckpointsToStop|evalWindows|keepVersions|trainerParallelism"
+                    + "|maxBatch|maxDelay|PT-).*"), "a field name leaked: " + r.err());
+        }
     }
 
     /** A documentation address (RFC 5737) that no interface of this machine has. */

@@ -214,8 +214,9 @@ class OfflineCliTest {
     @Test
     void badArgumentsGiveClearErrors() {
         CliRun unknown = CliRun.of("inspect", "--depth=3");
-        assertEquals(1, unknown.exit());
-        assertTrue(unknown.err().contains("unknown option or config key '--depth'"), unknown.err());
+        assertEquals(2, unknown.exit());
+        assertTrue(unknown.err().contains("unknown option '--depth'; config overrides are --key=value; model keys:"),
+                unknown.err());
         CliRun invalid = CliRun.of("inspect", "--d=100", "--heads=3");
         assertEquals(1, invalid.exit());
         assertTrue(invalid.err().contains("d=100 is not divisible by heads=3"), invalid.err());

@@ -63,6 +63,38 @@ class RunDirectoryIT {
         }
     }
 
+    /**
+     * A run killed after it fed its corpus, before its first checkpoint, is replaced by a new run,
+     * which feeds the corpus again into an empty embedded broker: text.train holds it once (two
+     * records, not four), so it is trained once.
+     */
+    @Test
+    void aRunKilledBeforeItsFirstCheckpointIsReplacedWithoutItsCorpusTwice(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("run");
+        Path texts = Texts.write(dir.resolve("texts"), 2, 6);
+        try (MomProcess first = MomProcess.start(dir, "first", "-v", "run", "--corpus", texts.toString(), "--out",
+                run.toString(), "--steps", "1000", "--d=32", "--heads=2", "--contextLength=32", "--batchSize=4",
+                "--checkpoint-interval", "3600")) {
+            first.awaitErr("Streamed 2 training and ", RUN);
+            long deadline = System.nanoTime() + RUN.toNanos();
+            while (!Files.exists(run.resolve(RunDirectory.RUN_FILE)) && System.nanoTime() < deadline) {
+                Thread.sleep(200); // recorded once its job was submitted
+            }
+            assertTrue(Files.exists(run.resolve(RunDirectory.RUN_FILE)), "the job did not start:\n" + first.output());
+            first.kill();
+        }
+        assertTrue(new RunDirectory(run).latestRetainedCheckpoint().isEmpty(), "the first run completed a checkpoint");
+
+        try (MomProcess second = MomProcess.start(dir, "second", small("run", "--corpus", texts.toString(), "--out",
+                run.toString(), "--steps", "1000"))) {
+            second.awaitErr("no new input on text.train (partition offsets 0:2), every record read", RUN);
+            second.awaitErr("never completed a checkpoint: a new run starts in its place", Duration.ofSeconds(1));
+            second.awaitErr("the replaced run's records on the embedded broker are dropped", Duration.ofSeconds(1));
+            second.stop();
+            assertEquals(0, second.awaitExit(Duration.ofSeconds(60)), second.output());
+        }
+    }
+
     @Test
     void aRunWithoutInputSaysWhyItWaitsAndAContinuedRunNamesWhatItIgnores(@TempDir Path dir) throws Exception {
         Path run = dir.resolve("run");

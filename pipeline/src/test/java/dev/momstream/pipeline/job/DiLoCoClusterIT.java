@@ -115,15 +115,13 @@ class DiLoCoClusterIT {
             stoppedAt = s.steps();
             assertNotNull(validations.floorEntry(stoppedAt), "no validation up to step " + stoppedAt);
             before = validations.floorEntry(stoppedAt).getValue();
+            assertEquals(before, s.validationLoss(), "the summary's validation loss is not the last committed one,"
+                    + " at step " + validations.floorKey(stoppedAt) + ": " + validations);
         }
         ExactlyOnceIT.assertExactlyOnce(runDir, Map.of(topics.name(Topic.TEXT_TRAIN) + "/0", 180L));
     }
 
-    /**
-     * Validation losses by step as the run committed them to {@code train.metrics}: metrics.jsonl
-     * can lack the stop step's row, since its writer stops reading once the stop step's version is
-     * published, while that row commits with the same or the stop's checkpoint.
-     */
+    /** Validation losses by step as the run committed them to {@code train.metrics}. */
     private static TreeMap<Long, Double> validations(KafkaSettings kafka, TopicCatalog topics) {
         TreeMap<Long, Double> out = new TreeMap<>();
         for (var r : Streams.readAll(kafka, topics.name(Topic.TRAIN_METRICS))) {

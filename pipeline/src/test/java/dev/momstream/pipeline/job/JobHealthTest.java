@@ -110,4 +110,24 @@ class JobHealthTest {
         assertEquals("java.lang.IllegalStateException: injected failure after step 6",
                 JobHealth.rootCause("java.lang.IllegalStateException: injected failure after step 6\n\tat x.y(Z.java:1)"));
     }
+
+    /**
+     * {@code GET /jobs/:id} while the job restarts, while its tasks restore their state, and once
+     * they run: only then may the input be why nothing is trained.
+     */
+    @Test
+    void aJobThatRestartsOrWhoseTasksStartIsNotIdleForLackOfInput() throws IOException {
+        assertEquals(Optional.of("the Flink job is restarting: waiting for it to run"),
+                JobHealth.notRunning(job("RESTARTING", "CANCELING", "CANCELED")));
+        assertEquals(Optional.of("the Flink job's tasks are starting (train initializing)"),
+                JobHealth.notRunning(job("RUNNING", "RUNNING", "INITIALIZING")));
+        assertEquals(Optional.empty(), JobHealth.notRunning(job("RUNNING", "RUNNING", "RUNNING")));
+    }
+
+    /** The job's state with its source and train vertices' statuses. */
+    private static JsonNode job(String state, String source, String train) throws IOException {
+        return Json.MAPPER.readTree("{\"jid\": \"0123\", \"state\": \"" + state + "\", \"vertices\": [{\"name\":"
+                + " \"source\", \"status\": \"" + source + "\"}, {\"name\": \"train\", \"status\": \"" + train
+                + "\"}]}");
+    }
 }

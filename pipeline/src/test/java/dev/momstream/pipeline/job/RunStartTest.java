@@ -14,25 +14,12 @@ import dev.momstream.trainer.config.Preset;
 import dev.momstream.trainer.run.MetricsLog;
 import dev.momstream.trainer.run.StepMetrics;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
-import org.apache.flink.core.execution.SavepointFormatType;
-import org.apache.flink.runtime.checkpoint.CheckpointProperties;
-import org.apache.flink.runtime.checkpoint.CheckpointRetentionPolicy;
-import org.apache.flink.runtime.checkpoint.Checkpoints;
-import org.apache.flink.runtime.checkpoint.OperatorState;
-import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.apache.flink.runtime.checkpoint.StateObjectCollection;
-import org.apache.flink.runtime.checkpoint.channel.InputChannelInfo;
-import org.apache.flink.runtime.checkpoint.metadata.CheckpointMetadata;
-import org.apache.flink.runtime.jobgraph.OperatorID;
-import org.apache.flink.runtime.state.InputChannelStateHandle;
-import org.apache.flink.runtime.state.memory.ByteStreamStateHandle;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -55,6 +42,7 @@ class RunStartTest {
     void aDirectoryWithoutARunStartsOneAndWritesNothingYet() throws IOException {
         RunStart start = RunStart.plan(new RunDirectory(dir), options(TINY, Feed.bundled()));
         assertFalse(start.resumed());
+        assertFalse(start.replaces(), "a run in an empty directory replaces none");
         assertEquals(List.of(), start.notices());
         assertTrue(start.info().runId().startsWith(dir.getFileName() + "-"));
         assertFalse(Files.exists(dir.resolve(RunDirectory.RUN_FILE)), "a run is recorded once its job started");
@@ -67,6 +55,7 @@ class RunStartTest {
         runDir.record(failed);
         RunStart start = RunStart.plan(runDir, options(TINY, Feed.of(Path.of("texts"))));
         assertFalse(start.resumed(), "a new run streams its input");
+        assertTrue(start.replaces(), "its input may be on the topics already");
         assertNotEquals(failed.runId(), start.info().runId());
         assertEquals(List.of("run " + failed.runId() + " in " + runDir.path() + " never completed a checkpoint: a new"
                 + " run starts in its place"), start.notices());
@@ -108,7 +97,8 @@ class RunStartTest {
     void aRunOfReplicasStartsAtTheStepOfItsGlobalWeights() throws IOException {
         RunDirectory runDir = new RunDirectory(dir);
         runDir.record(runDir.newRun(TINY, true));
-        metadata(dir.resolve(RunDirectory.FLINK_CHECKPOINTS).resolve("job").resolve("chk-9"), 9, 2, true, false);
+        RetainedCheckpoints.metadata(dir.resolve(RunDirectory.FLINK_CHECKPOINTS).resolve("job").resolve("chk-9"), 9, 2,
+                true, false);
         stateIn(runDir.layout().globalCheckpoint(4), 50);
         stateIn(runDir.layout().replicaCheckpoint(4, 0), 50);
         // replica 1 trained on after the last synchronisation; replica 0 reused global/ of checkpoint 4
@@ -126,20 +116,20 @@ class RunStartTest {
         runDir.record(info);
         stateIn(runDir.layout().globalCheckpoint(7), 8);
         Path unaligned = dir.resolve(RunDirectory.FLINK_CHECKPOINTS).resolve("job").resolve("chk-7");
-        metadata(unaligned, 7, 2, true, false);
+        RetainedCheckpoints.metadata(unaligned, 7, 2, true, false);
 
         IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
                 () -> RunStart.plan(runDir, replicas(3)));
         assertEquals("run " + info.runId() + " continues from " + unaligned + ", a checkpoint taken with 2 trainers that"
                 + " holds batches in flight between tasks (an unaligned checkpoint, kept when a run is cancelled or"
                 + " killed): at 3 trainers some of them would never be trained. Continue it with --trainer-parallelism 2"
-                + " and stop it (Ctrl-C, or at --steps): the stop takes a savepoint, from which the run continues at any"
-                + " number of trainers", refused.getMessage());
+                + " and stop it with a savepoint (`mom run`: Ctrl-C, or at --steps; a cluster job: `flink stop`), from"
+                + " which the run continues at any number of trainers", refused.getMessage());
         assertTrue(RunStart.plan(runDir, replicas(2)).resumed(), "the same number takes its in-flight batches back");
 
         // a stop's savepoint, adopted under its checkpoint id, is newer than the retained checkpoint
         Path written = runDir.savepoints().resolve("savepoint-4e8a1b-8d3f5a6e2c1b");
-        metadata(written, 8, 2, false, true);
+        RetainedCheckpoints.metadata(written, 8, 2, false, true);
         Path savepoint = runDir.adoptSavepoint(written);
         assertEquals(runDir.savepoints().resolve("savepoint-8"), savepoint);
         stateIn(runDir.layout().globalCheckpoint(8), 12);
@@ -157,34 +147,6 @@ class RunStartTest {
     private RunOptions replicas(int trainers) {
         return RunOptions.builder(dir, TINY).feed(Feed.none()).steps(4L * TINY.train().syncEvery())
                 .job(j -> j.trainerParallelism(trainers)).build();
-    }
-
-    /**
-     * A checkpoint's {@code _metadata} as Flink writes it: a sequence operator and the replicas at
-     * {@code trainers}, the replicas' first input channel holding a buffer when {@code inFlight}.
-     */
-    private static void metadata(Path at, long id, int trainers, boolean inFlight, boolean savepoint) throws IOException {
-        OperatorState sequence = new OperatorState("sequence", "sequence", new OperatorID(), 1, 1);
-        sequence.putState(0, OperatorSubtaskState.builder().build());
-        OperatorState replicas = new OperatorState("train", PretrainingJob.REPLICAS_UID, new OperatorID(), trainers,
-                JobOptions.MAX_TRAINERS);
-        for (int k = 0; k < trainers; k++) {
-            OperatorSubtaskState.Builder state = OperatorSubtaskState.builder();
-            if (inFlight && k == 0) {
-                state.setInputChannelState(StateObjectCollection.singleton(new InputChannelStateHandle(
-                        new InputChannelInfo(0, 0), new ByteStreamStateHandle("batch", new byte[] {1, 2, 3}),
-                        List.of(0L))));
-            }
-            replicas.putState(k, state.build());
-        }
-        CheckpointProperties properties = savepoint
-                ? CheckpointProperties.forSyncSavepoint(false, false, SavepointFormatType.CANONICAL)
-                : CheckpointProperties.forCheckpoint(CheckpointRetentionPolicy.RETAIN_ON_CANCELLATION);
-        Files.createDirectories(at);
-        try (OutputStream out = Files.newOutputStream(at.resolve(RestorePoint.METADATA))) {
-            Checkpoints.storeCheckpointMetadata(new CheckpointMetadata(id, List.of(sequence, replicas), List.of(),
-                    properties), out);
-        }
     }
 
     /** A trainer checkpoint's state.json (what the step is read from) for Flink checkpoint {@code id}. */

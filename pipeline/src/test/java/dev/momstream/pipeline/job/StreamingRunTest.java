@@ -38,6 +38,14 @@ class StreamingRunTest {
         assertTrue(new RunDirectory(dir).info().isEmpty(), "the refused start created a run");
     }
 
+    /** What the first Ctrl-C announces (see StopSignals) follows how the run stops its job. */
+    @Test
+    void replicasStopWithASavepointAndASingleTrainerIsCancelled(@TempDir Path dir) {
+        assertTrue(new StreamingRun(RunOptions.builder(dir, TINY).job(j -> j.trainerParallelism(2)).build())
+                .stopsWithSavepoint());
+        assertFalse(new StreamingRun(RunOptions.builder(dir, TINY).build()).stopsWithSavepoint());
+    }
+
     private static void start(Path dir, int trainers, long steps) throws Exception {
         new StreamingRun(RunOptions.builder(dir, TINY).steps(steps).feed(Feed.none())
                 .job(j -> j.trainerParallelism(trainers)).build()).run(new StreamingRun.Listener() { });
