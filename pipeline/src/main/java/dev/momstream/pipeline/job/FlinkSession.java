@@ -9,20 +9,31 @@ import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 import java.util.stream.Stream;
+import org.apache.flink.client.deployment.executors.LocalExecutor;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.DeploymentOptions;
 import org.apache.flink.configuration.JobManagerOptions;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.configuration.WebOptions;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.PipelineExecutor;
+import org.apache.flink.core.execution.PipelineExecutorFactory;
+import org.apache.flink.core.execution.PipelineExecutorServiceLoader;
+import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.ExceptionUtils;
 import org.slf4j.Logger;
@@ -38,8 +49,19 @@ public final class FlinkSession {
     private static final int DEFAULT_WEB_PORT = 8081;
     private static final int BIND_ATTEMPTS = 3;
 
-    /** A submitted job and where its Web UI (and REST API) is. */
-    public record Submitted(JobClient client, URI webUi) {
+    /**
+     * A submitted job, where its Web UI (and REST API) is, and the MiniCluster it runs on when it
+     * runs in this JVM. Closing waits until that MiniCluster has shut down: Flink starts its
+     * shutdown when the job ends but does not wait for it, so without this a run could return,
+     * and release its directory, while the MiniCluster still deletes its files there.
+     */
+    public record Submitted(JobClient client, URI webUi, Optional<LocalExecutors> local) implements AutoCloseable {
+
+        /** Shuts down a MiniCluster of this JVM (cancelling the job if it still runs) and waits for it. */
+        @Override
+        public void close() {
+            local.ifPresent(LocalExecutors::awaitShutdown);
+        }
     }
 
     private FlinkSession() {
@@ -70,8 +92,9 @@ public final class FlinkSession {
             // several test suites starting clusters at once): then try a port the system picks
             int port = webPort(webUiBind, attempt == 1 ? DEFAULT_WEB_PORT : 0);
             Configuration conf = new Configuration(job);
-            conf.addAll(miniCluster(dir, slots, webUiBind, port));
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
+            conf.addAll(miniCluster(job, dir, slots, webUiBind, port));
+            LocalExecutors executors = new LocalExecutors();
+            StreamExecutionEnvironment env = new StreamExecutionEnvironment(executors, conf, null);
             define.accept(env);
             JobClient client;
             try {
@@ -85,7 +108,7 @@ public final class FlinkSession {
             }
             String host = webUiBind.isAnyLocalAddress() || webUiBind.isLoopbackAddress() ? "localhost"
                     : webUiBind.getHostAddress();
-            return new Submitted(client, URI.create("http://" + host + ":" + port + "/"));
+            return new Submitted(client, URI.create("http://" + host + ":" + port + "/"), Optional.of(executors));
         }
     }
 
@@ -99,7 +122,7 @@ public final class FlinkSession {
      * directories, web upload directory) go to {@code <run>/flink-tmp}, so that a killed run
      * leaves them in its own directory rather than in /tmp.
      */
-    private static Configuration miniCluster(Path dir, int slots, InetAddress webUiBind, int port) {
+    private static Configuration miniCluster(Configuration job, Path dir, int slots, InetAddress webUiBind, int port) {
         String loopback = InetAddress.getLoopbackAddress().getHostAddress();
         String tmp = dir.resolve(RunDirectory.FLINK_TMP).toString();
         Configuration conf = new Configuration();
@@ -112,6 +135,12 @@ public final class FlinkSession {
         conf.set(CoreOptions.TMP_DIRS, tmp);
         conf.set(WebOptions.TMP_DIR, tmp);
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, slots);
+        // what StreamExecutionEnvironment.createLocalEnvironment sets
+        conf.set(DeploymentOptions.TARGET, LocalExecutor.NAME);
+        conf.set(DeploymentOptions.ATTACHED, true);
+        if (!job.contains(CoreOptions.DEFAULT_PARALLELISM)) {
+            conf.set(CoreOptions.DEFAULT_PARALLELISM, Runtime.getRuntime().availableProcessors());
+        }
         return conf;
     }
 
@@ -128,7 +157,7 @@ public final class FlinkSession {
                 StreamExecutionEnvironment.createRemoteEnvironment(host, port, conf, jars.toArray(String[]::new));
         PretrainingJob.define(env, c, taps);
         JobClient client = env.executeAsync(jobName(c));
-        return new Submitted(client, URI.create("http://" + host + ":" + port + "/"));
+        return new Submitted(client, URI.create("http://" + host + ":" + port + "/"), Optional.empty());
     }
 
     /**
@@ -190,5 +219,61 @@ public final class FlinkSession {
             }
         }
         throw new IOException("no free port for the Flink Web UI");
+    }
+
+    /**
+     * Flink's local executor (what a local environment uses), holding on to the MiniCluster it
+     * starts so that {@link Submitted#close()} can wait for its shutdown.
+     */
+    public static final class LocalExecutors implements PipelineExecutorServiceLoader, PipelineExecutorFactory {
+
+        private static final Duration SHUTDOWN = Duration.ofSeconds(60);
+        private final AtomicReference<MiniCluster> started = new AtomicReference<>();
+
+        private LocalExecutors() {
+        }
+
+        @Override
+        public PipelineExecutorFactory getExecutorFactory(Configuration conf) {
+            return this;
+        }
+
+        @Override
+        public Stream<String> getExecutorNames() {
+            return Stream.of(LocalExecutor.NAME);
+        }
+
+        @Override
+        public String getName() {
+            return LocalExecutor.NAME;
+        }
+
+        @Override
+        public boolean isCompatibleWith(Configuration conf) {
+            return LocalExecutor.NAME.equals(conf.get(DeploymentOptions.TARGET));
+        }
+
+        @Override
+        public PipelineExecutor getExecutor(Configuration conf) {
+            return LocalExecutor.createWithFactory(conf, settings -> {
+                MiniCluster cluster = new MiniCluster(settings);
+                started.set(cluster);
+                return cluster;
+            });
+        }
+
+        private void awaitShutdown() {
+            MiniCluster cluster = started.get();
+            if (cluster == null) {
+                return;
+            }
+            try {
+                cluster.closeAsync().get(SHUTDOWN.toSeconds(), TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException e) {
+                LOG.warn("The MiniCluster did not shut down cleanly within {} s: {}", SHUTDOWN.toSeconds(), e.toString());
+            }
+        }
     }
 }

@@ -128,7 +128,7 @@ public final class RunDirectory {
         }
         long files = doomed.stream().filter(p -> !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).count();
         for (Path p : doomed) {
-            Files.delete(p);
+            Files.deleteIfExists(p);
         }
         return files;
     }

@@ -213,6 +213,7 @@ public final class ServeRun implements AutoCloseable {
         } catch (ExecutionException | TimeoutException e) {
             LOG.warn("Cancelling the inference job failed: {}", e.toString());
         } finally {
+            submitted.close();
             events.close(CloseOptions.timeout(Duration.ofSeconds(5)));
             if (embedded != null) {
                 embedded.close();

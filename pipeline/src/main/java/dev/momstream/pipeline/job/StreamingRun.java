@@ -211,6 +211,7 @@ public final class StreamingRun {
                 watch.drain();
             } finally {
                 stop(job, client, dir, listener); // after a failure; once stopped, a no-op
+                submitted.close();
             }
             Map<String, Long> deadLetters = deadLetters(kafka, topics, unknown);
             return summary(dir, start, counts, deadLetters, unknown, feed.skipped(), submitted.webUi(), startNanos);

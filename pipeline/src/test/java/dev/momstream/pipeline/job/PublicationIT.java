@@ -55,6 +55,9 @@ class PublicationIT {
         RunSummary first = new StreamingRun(Streams.options(run, Streams.tiny(24), kafka, topics, 10).build())
                 .run(new StreamingRun.Listener() { });
         long lastOfFirst = first.latestVersion();
+        // Flink starts the MiniCluster's shutdown when the job ends; a run returns (and releases
+        // its directory) only once that has finished and the cluster's files are gone
+        assertEquals(List.of(), Streams.files(run.resolve(RunDirectory.FLINK_TMP)));
         RunSummary second = new StreamingRun(Streams.options(run, Streams.tiny(24), kafka, topics, 24).build())
                 .run(new StreamingRun.Listener() { });
         assertFalse(first.resumed());

@@ -214,4 +214,14 @@ final class Streams {
                 .job(j -> j.checkpointInterval(Duration.ofSeconds(2)).restarts(3, Duration.ofSeconds(1)))
                 .timeout(Duration.ofMinutes(4));
     }
+
+    /** The regular files under {@code dir}, none if it does not exist. */
+    static List<Path> files(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            return walk.filter(Files::isRegularFile).toList();
+        }
+    }
 }
