@@ -156,6 +156,8 @@ public final class LocalFlinkCluster implements AutoCloseable {
                 "rest.bind-address: " + options.restBind().getHostAddress(),
                 "rest.port: " + restPort,
                 "web.submit.enable: false", // jar upload runs any code the uploader sends
+                // the summary reads the checkpoint counts as the run ends: not Flink's 3 s old copy
+                "rest.cache.checkpoint-statistics.timeout: 100 ms",
                 "jobmanager.memory.process.size: 1024m",
                 "taskmanager.memory.process.size: " + options.taskManagerMemory(),
                 "taskmanager.memory.managed.size: 0m", // no Flink managed memory: the trainer's tensors are libtorch's

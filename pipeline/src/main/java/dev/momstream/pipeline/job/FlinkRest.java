@@ -53,6 +53,16 @@ public final class FlinkRest {
             long failed = Math.max(0, Math.min(flinkFailed, begun - completed - counts.path("in_progress").asLong()));
             return new CheckpointCounts(completed, failed, flinkFailed - failed, restored);
         }
+
+        /**
+         * These counts with at least {@code published} completed: every version published is a
+         * completed checkpoint, and one can complete after the counts were read, before the job
+         * stops. Unknown counts stay unknown.
+         */
+        public CheckpointCounts completedAtLeast(long published) {
+            return this.equals(UNKNOWN) || completed >= published ? this
+                    : new CheckpointCounts(published, failed, skipped, restored);
+        }
     }
 
     private final URI base;

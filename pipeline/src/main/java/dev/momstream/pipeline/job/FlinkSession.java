@@ -135,6 +135,8 @@ public final class FlinkSession {
         conf.set(CoreOptions.TMP_DIRS, tmp);
         conf.set(WebOptions.TMP_DIR, tmp);
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, slots);
+        // the summary reads the checkpoint counts as the run ends: not Flink's copy of up to 3 s ago
+        conf.set(RestOptions.CACHE_CHECKPOINT_STATISTICS_TIMEOUT, Duration.ofMillis(100));
         // what StreamExecutionEnvironment.createLocalEnvironment sets
         conf.set(DeploymentOptions.TARGET, LocalExecutor.NAME);
         conf.set(DeploymentOptions.ATTACHED, true);

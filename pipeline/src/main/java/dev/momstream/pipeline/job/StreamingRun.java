@@ -624,13 +624,15 @@ public final class StreamingRun {
         Double validation = rows.stream().filter(r -> r.valLoss() != null).reduce((a, b) -> b)
                 .map(StepMetrics::valLoss).orElse(null);
         LineageCard latest = cards.isEmpty() ? null : cards.get(cards.size() - 1);
+        long published = cards.stream().filter(c -> c.version() > start.publishedBefore()).count();
+        counts = counts.completedAtLeast(published);
         return new RunSummary(start.info().runId(), dir.path().toString(), start.resumed(),
                 latest == null ? 0 : latest.step(),
                 latest == null ? 0 : latest.tokensSeen(),
                 trained.isEmpty() ? Double.NaN : trained.get(0).loss(),
                 trained.isEmpty() ? Double.NaN : trained.get(trained.size() - 1).loss(),
                 validation, counts.completed(), counts.failed(), counts.skipped(), counts.restored(),
-                cards.stream().filter(c -> c.version() > start.publishedBefore()).count(),
+                published,
                 latest == null ? 0 : latest.version(), deadLetters, Map.copyOf(unknown), skippedFiles,
                 webUi.toString(), (System.nanoTime() - startNanos) / 1e9);
     }

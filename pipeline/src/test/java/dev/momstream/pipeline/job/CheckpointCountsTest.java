@@ -45,6 +45,14 @@ class CheckpointCountsTest {
     }
 
     @Test
+    void aVersionPublishedAfterTheCountsWereReadIsACompletedCheckpoint() {
+        FlinkRest.CheckpointCounts read = new FlinkRest.CheckpointCounts(1, 0, 2, 0);
+        assertEquals(new FlinkRest.CheckpointCounts(2, 0, 2, 0), read.completedAtLeast(2));
+        assertEquals(read, read.completedAtLeast(1));
+        assertEquals(FlinkRest.CheckpointCounts.UNKNOWN, FlinkRest.CheckpointCounts.UNKNOWN.completedAtLeast(2));
+    }
+
+    @Test
     void withoutAHistoryEveryFailureCounts() throws IOException {
         assertEquals(new FlinkRest.CheckpointCounts(0, 2, 0, 0),
                 FlinkRest.CheckpointCounts.of(stats(0, 0, 2, 0), 1));
