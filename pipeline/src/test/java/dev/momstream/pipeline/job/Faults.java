@@ -24,6 +24,10 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 final class Faults {
 
     private static final long NOT_FIRED = -1;
+    // A tiny model trains 20 steps in about as long as the first checkpoint takes to complete;
+    // from the step a fault waits for until it fires, steps are slowed to this pace so that
+    // checkpoints complete in between on a fast or slow machine alike.
+    private static final long PACE_MILLIS = 500;
     // Per fault: NOT_FIRED, or what it fired at (a step count or a checkpoint id).
     private static final Map<String, AtomicLong> FIRED = new ConcurrentHashMap<>();
 
@@ -89,9 +93,33 @@ final class Faults {
 
         @Override
         public DataStream<TrainMetrics> apply(DataStream<TrainMetrics> metrics) {
-            SingleOutputStreamOperator<TrainMetrics> tapped = metrics.map(new FailingMap(id, afterSteps, inCheckpoint))
+            SingleOutputStreamOperator<TrainMetrics> tapped = metrics.map(new Pace(id, afterSteps))
+                    .name("fault-pace").uid("fault-pace").setParallelism(1)
+                    .map(new FailingMap(id, afterSteps, inCheckpoint))
                     .name("fault").uid("fault").setParallelism(1);
             return inCheckpoint ? tapped.disableChaining() : tapped;
+        }
+    }
+
+    /**
+     * Chained to the trainer, so sleeping here holds the train task between steps (checkpoints
+     * still run in between): from step {@code afterSteps} until the fault fires.
+     */
+    static final class Pace implements MapFunction<TrainMetrics, TrainMetrics> {
+        private final String id;
+        private final long afterSteps;
+
+        Pace(String id, long afterSteps) {
+            this.id = id;
+            this.afterSteps = afterSteps;
+        }
+
+        @Override
+        public TrainMetrics map(TrainMetrics m) throws InterruptedException {
+            if (m.step() + 1 >= afterSteps && FIRED.get(id).get() == NOT_FIRED) {
+                Thread.sleep(PACE_MILLIS);
+            }
+            return m;
         }
     }
 
