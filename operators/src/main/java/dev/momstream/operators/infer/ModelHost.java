@@ -7,6 +7,9 @@ import dev.momstream.trainer.onnx.InferenceOptions;
 import dev.momstream.trainer.onnx.OnnxModel;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -20,7 +23,9 @@ import org.slf4j.LoggerFactory;
  * checked against the announced checksum (and every file against the manifest, the graphs
  * against the configuration, see {@link OnnxModel#load}), warmed up with a score and a decode
  * step, and only then made current in one atomic step. The version it replaced closes its
- * sessions once the last request using it has finished ({@link Lease}). A version that fails
+ * sessions once the last request using it has finished ({@link Lease}), on the loading thread:
+ * closing two sessions takes 5-12 ms, which the request that let go of it last would otherwise
+ * add to the wait of every request queued behind it. A version that fails
  * any check is refused and reported; the current one keeps serving. Offers coalesce: while one
  * version loads, only the newest offer waits, so a burst of versions loads the last.
  *
@@ -38,10 +43,14 @@ public final class ModelHost implements AutoCloseable {
 
         /** {@code offered} was not loaded; {@code serving} (null if none) keeps serving. */
         void refused(ServableModel offered, ServableModel serving, String reason);
+
+        /** {@code retired}'s sessions are closed (its memory is free), on the loading thread unless the host is closed. */
+        default void closed(ServableModel retired) {
+        }
     }
 
-    /** A version in memory; closed when the host has let go of it and no lease holds it. */
-    private static final class Loaded {
+    /** A version in memory; retired when the host has let go of it and no lease holds it. */
+    private final class Loaded {
         final ServableModel source;
         final OnnxModel model;
         // the host's own reference plus one per lease
@@ -63,9 +72,14 @@ public final class ModelHost implements AutoCloseable {
 
         void release() {
             if (references.decrementAndGet() == 0) {
-                model.close();
-                LOG.info("Closed the sessions of {} ({})", source.label(), source.path());
+                retire(this);
             }
+        }
+
+        void closeSessions() {
+            model.close();
+            LOG.info("Closed the sessions of {} ({})", source.label(), source.path());
+            listener.closed(source);
         }
     }
 
@@ -101,6 +115,7 @@ public final class ModelHost implements AutoCloseable {
     private final Object lock = new Object();
     private ServableModel wanted; // guarded by lock
     private ServableModel loading; // guarded by lock
+    private final List<Loaded> retired = new ArrayList<>(); // guarded by lock
     private boolean closed; // guarded by lock
     private final Thread loader;
 
@@ -171,20 +186,27 @@ public final class ModelHost implements AutoCloseable {
     private void loadLoop() {
         while (true) {
             ServableModel next;
+            List<Loaded> done;
             synchronized (lock) {
-                while (wanted == null && !closed) {
+                while (wanted == null && retired.isEmpty() && !closed) {
                     try {
                         lock.wait();
                     } catch (InterruptedException e) {
                         return;
                     }
                 }
-                if (closed) {
-                    return;
-                }
-                next = wanted;
+                done = List.copyOf(retired);
+                retired.clear();
+                next = closed ? null : wanted;
                 wanted = null;
                 loading = next;
+            }
+            done.forEach(Loaded::closeSessions);
+            if (next == null) {
+                if (closed()) {
+                    return;
+                }
+                continue;
             }
             try {
                 load(next);
@@ -232,21 +254,43 @@ public final class ModelHost implements AutoCloseable {
         }
     }
 
-    /** A score and a cached decode step, so that the first request does not pay for lazy set-up. */
+    /** Closes {@code l}'s sessions on the loading thread, or here once the host is closed. */
+    private void retire(Loaded l) {
+        synchronized (lock) {
+            if (!closed) {
+                retired.add(l);
+                lock.notifyAll();
+                return;
+            }
+        }
+        l.closeSessions();
+    }
+
+    private boolean closed() {
+        synchronized (lock) {
+            return closed;
+        }
+    }
+
+    /**
+     * A score of one full-context row and a cached decode of as many tokens, so that the first
+     * requests neither pay for lazy set-up nor grow the sessions' memory arenas: a request up to
+     * one context long then runs in memory the warm-up already took (larger batches grow it once).
+     */
     private static void warmUp(OnnxModel model) {
         int context = model.config().contextLength();
         int vocab = model.config().vocabSize();
-        int n = Math.min(WARM_UP.length, context);
-        long[] ids = new long[n];
-        for (int i = 0; i < n; i++) {
-            ids[i] = Math.floorMod(WARM_UP[i], vocab);
+        long[] ids = new long[context];
+        for (int i = 0; i < context; i++) {
+            ids[i] = Math.floorMod(WARM_UP[i % WARM_UP.length], vocab);
         }
-        double loss = model.loss(new TokenBatch(ids, 1, n), new TokenBatch(ids, 1, n))[0];
+        double loss = model.loss(new TokenBatch(ids, 1, context), new TokenBatch(ids, 1, context))[0];
         if (!Double.isFinite(loss)) {
             throw new IllegalStateException("warm-up scored a non-finite loss " + loss);
         }
         try (Decoder d = model.decoder(1)) {
-            d.append(ids, n);
+            d.append(Arrays.copyOf(ids, context - 1), context - 1);
+            d.append(new long[] {ids[context - 1]}, 1);
         }
     }
 
@@ -262,6 +306,12 @@ public final class ModelHost implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        List<Loaded> done;
+        synchronized (lock) {
+            done = List.copyOf(retired);
+            retired.clear();
+        }
+        done.forEach(Loaded::closeSessions);
         Loaded last = current.getAndSet(null);
         if (last != null) {
             last.release();

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.momstream.kafka.records.InferRequest;
 import dev.momstream.kafka.records.InferResponse;
 import dev.momstream.trainer.data.Gpt2Tokenizer;
+import dev.momstream.trainer.model.TokenBatch;
 import dev.momstream.trainer.onnx.Evaluation;
 import dev.momstream.trainer.onnx.InferenceOptions;
 import dev.momstream.trainer.onnx.OnnxExport;
@@ -49,6 +50,7 @@ class InferenceServerTest {
     private final Map<String, InferResponse> responses = new ConcurrentHashMap<>();
     private final List<String> events = new CopyOnWriteArrayList<>();
     private final List<AutoCloseable> open = new ArrayList<>();
+    private final Map<Long, String> closedOn = new ConcurrentHashMap<>();
     private long nextKey;
 
     @AfterEach
@@ -70,6 +72,11 @@ class InferenceServerTest {
             public void refused(ServableModel offered, ServableModel serving, String reason) {
                 events.add("refused " + offered.label() + " (" + (serving == null ? "-" : serving.label()) + " serves): "
                         + reason);
+            }
+
+            @Override
+            public void closed(ServableModel retired) {
+                closedOn.put(retired.version(), Thread.currentThread().getName());
             }
         });
         open.add(host);
@@ -175,6 +182,31 @@ class InferenceServerTest {
             // one worker takes batches in arrival order, and swaps only move forward
             assertTrue(versions.get(i) >= versions.get(i - 1), "versions went back: " + versions);
         }
+    }
+
+    /**
+     * Closing a version's two sessions takes 5-12 ms: the request that held the last lease on a
+     * replaced version must not pay for it, nor the requests queued behind it.
+     */
+    @Test
+    void aReplacedVersionClosesOnTheLoadingThreadOnceItsLastLeaseEnds() throws Exception {
+        ModelHost host = host();
+        host.offer(Servables.export(dir, 1));
+        ModelHost.Lease held = host.await(Duration.ofMinutes(1));
+        assertNotNull(held);
+        host.offer(Servables.export(dir, 2));
+        await(() -> events.size() == 2, "v2 to swap in");
+        try (ModelHost.Lease onV2 = host.acquire()) {
+            assertEquals(2L, onV2.source().version());
+        }
+        assertEquals(1L, held.source().version());
+        assertTrue(Double.isFinite(held.model().loss(new TokenBatch(new long[] {1, 2, 3}, 1, 3),
+                new TokenBatch(new long[] {2, 3, 4}, 1, 3))[0]), "v1 closed while a lease held it");
+        assertFalse(closedOn.containsKey(1L), "v1 closed while a lease held it");
+        held.close();
+        await(() -> closedOn.containsKey(1L), "v1 to close");
+        assertEquals("model-loader", closedOn.get(1L));
+        assertFalse(closedOn.containsKey(2L), "the serving version closed");
     }
 
     @Test

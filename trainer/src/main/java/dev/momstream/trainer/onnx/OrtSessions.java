@@ -47,6 +47,12 @@ final class OrtSessions {
             so.setOptimizationLevel(options.optimization());
             so.setExecutionMode(ExecutionMode.SEQUENTIAL);
             so.setInterOpNumThreads(1);
+            // Every text length is another input shape, and so is every decode step. With memory
+            // patterns ONNX Runtime plans and allocates one block per shape, and the first runs of
+            // each new shape took 5-13x as long here (a 40-token score: 33-66 ms instead of 5 ms);
+            // without, every run takes its buffers from the session's arena, which grows once to
+            // the largest shape seen and serves all smaller ones (docs/PERFORMANCE.md).
+            so.setMemoryPatternOptimization(false);
             if (threads > 0) {
                 so.setIntraOpNumThreads(threads);
             }
