@@ -44,7 +44,10 @@ public final class ModelHost implements AutoCloseable {
         /** {@code offered} was not loaded; {@code serving} (null if none) keeps serving. */
         void refused(ServableModel offered, ServableModel serving, String reason);
 
-        /** {@code retired}'s sessions are closed (its memory is free), on the loading thread unless the host is closed. */
+        /**
+         * {@code retired}'s sessions are closed (its memory is free): on the loading thread, or on
+         * the thread that closes the host or ends the last lease after the host closed.
+         */
         default void closed(ServableModel retired) {
         }
     }
@@ -288,9 +291,12 @@ public final class ModelHost implements AutoCloseable {
         if (!Double.isFinite(loss)) {
             throw new IllegalStateException("warm-up scored a non-finite loss " + loss);
         }
+        int prompt = Math.max(1, context - 1); // a prompt, then one step if the context has room
         try (Decoder d = model.decoder(1)) {
-            d.append(Arrays.copyOf(ids, context - 1), context - 1);
-            d.append(new long[] {ids[context - 1]}, 1);
+            d.append(Arrays.copyOf(ids, prompt), prompt);
+            if (prompt < context) {
+                d.append(new long[] {ids[prompt]}, 1);
+            }
         }
     }
 

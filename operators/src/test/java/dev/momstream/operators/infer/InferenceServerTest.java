@@ -209,6 +209,19 @@ class InferenceServerTest {
         assertFalse(closedOn.containsKey(2L), "the serving version closed");
     }
 
+    /** The warm-up fills the context; at its smallest, one token, there is no room for a decode step. */
+    @Test
+    void aModelWithAOneTokenContextWarmsUpAndServes() throws Exception {
+        ModelHost host = host();
+        host.offer(Servables.export(dir, 1, Servables.CONFIG.withWidth(32, 2, 1)));
+        try (ModelHost.Lease lease = host.await(Duration.ofMinutes(1))) {
+            assertNotNull(lease, "refused: " + events);
+            assertEquals(1, lease.model().config().contextLength());
+            assertTrue(Double.isFinite(lease.model().loss(new TokenBatch(new long[] {7}, 1, 1),
+                    new TokenBatch(new long[] {8}, 1, 1))[0]));
+        }
+    }
+
     @Test
     void aMicroBatchScoresEachTextAsScoringItAloneWould() throws Exception {
         ServableModel v1 = Servables.export(dir, 1);

@@ -22,8 +22,13 @@ final class Servables {
 
     /** Exports freshly initialised weights (seeded by {@code version}) as {@code version} under {@code dir}. */
     static ServableModel export(Path dir, long version) throws IOException {
+        return export(dir, version, CONFIG);
+    }
+
+    /** As {@link #export(Path, long)}, of a model with {@code config}. */
+    static ServableModel export(Path dir, long version, MomConfig config) throws IOException {
         Path out = dir.resolve("v" + version).resolve("onnx");
-        try (MomModel model = MomModel.create(CONFIG, Device.cpu(), DataType.FLOAT32, version)) {
+        try (MomModel model = MomModel.create(config, Device.cpu(), DataType.FLOAT32, version)) {
             OnnxExporter.export(model, new OnnxExporter.Source(version, version * 10, 0, null, null, null), out);
         }
         return new ServableModel(version, out.toString(), Manifest.sha256(out.resolve(Manifest.FILE)), "run", null,
